@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/weirnet/weir/internal/capture"
+	"github.com/weirnet/weir/internal/classify"
+	"github.com/weirnet/weir/internal/engine"
+	"github.com/weirnet/weir/internal/record"
+)
+
+type inspectFlags struct {
+	json, summary, stats, quiet bool
+	noClassify                  bool
+	progress                    string
+	cfg                         engine.Config
+}
+
+func cmdInspect(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("weir inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f inspectFlags
+	f.cfg = engine.DefaultConfig()
+	fs.BoolVar(&f.json, "json", false, "one JSON object per flow (JSON lines; keys in docs/records.md)")
+	fs.BoolVar(&f.summary, "summary", false, "print totals per L4 protocol, protocol and application instead of flows")
+	fs.BoolVar(&f.stats, "stats", false, "print packet, flow, malformed and speed counters to stderr at the end")
+	fs.BoolVar(&f.quiet, "q", false, "print no flows (with --stats: measure only)")
+	fs.BoolVar(&f.noClassify, "no-classify", false, "track flows only: no dissectors, no application names")
+	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always, never")
+	fc := &f.cfg.Flow
+	fs.IntVar(&fc.MaxFlows, "max-flows", fc.MaxFlows, "hard cap on tracked flows; the longest-idle flow is evicted past it")
+	fs.DurationVar(&fc.TCPIdle, "tcp-idle", fc.TCPIdle, "idle timeout for open TCP flows")
+	fs.DurationVar(&fc.TCPClosedIdle, "tcp-closed-idle", fc.TCPClosedIdle, "idle timeout for TCP flows after RST or FIN both ways")
+	fs.DurationVar(&fc.UDPIdle, "udp-idle", fc.UDPIdle, "idle timeout for UDP flows")
+	fs.DurationVar(&fc.OtherIdle, "other-idle", fc.OtherIdle, "idle timeout for ICMP and other flows")
+	fs.DurationVar(&fc.ActiveTimeout, "active-timeout", fc.ActiveTimeout, "split flows longer than this into several records (0 = never)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: weir inspect [flags] FILE...\n\nReads pcap/pcapng captures (optionally gzip-compressed; - reads standard input),\ntracks bidirectional flows and prints one line per flow.\n\nFlags:")
+		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "\nExit status: 0 all input read; 1 an input was unreadable, truncated or corrupt\n(the flows read so far are still printed); 2 bad usage.")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "weir inspect: no capture given (use - for standard input)")
+		fs.Usage()
+		return exitUsage
+	}
+	f.cfg.Classify = !f.noClassify
+	return inspect(fs.Args(), &f, stdout, stderr)
+}
+
+func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
+	out := bufio.NewWriterSize(stdout, 256<<10)
+	defer out.Flush()
+
+	var cls *classify.Classifier
+	var err error
+	if f.cfg.Classify {
+		cls, err = newClassifier()
+		if err != nil {
+			fmt.Fprintf(stderr, "weir inspect: unable to initialize classify component: %v\n", err)
+			return exitError
+		}
+	}
+	sum := record.NewSummary()
+	var rec record.Record
+	var line []byte
+	eng, err := engine.New(f.cfg, cls, func(e *engine.FlowEnd) {
+		rec.FromFlow(e.Flow, e.Class, e.Reason)
+		if f.summary {
+			sum.Add(&rec)
+			return
+		}
+		if f.quiet {
+			return
+		}
+		if f.json {
+			line = rec.AppendJSON(line[:0])
+		} else {
+			line = rec.AppendText(line[:0])
+		}
+		line = append(line, '\n')
+		out.Write(line)
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "weir inspect: %v\n", err)
+		return exitError
+	}
+
+	start := time.Now()
+	code := exitOK
+	bar := newProgress(stderr, f.progress)
+	var pkt capture.Packet
+	for _, name := range files {
+		src, err := capture.Open(name)
+		if err != nil {
+			fmt.Fprintf(stderr, "weir inspect: %v\n", err)
+			code = exitError
+			continue
+		}
+		bar.start(name, src)
+		for {
+			err = src.Next(&pkt)
+			if err != nil {
+				break
+			}
+			eng.Packet(&pkt)
+			bar.tick()
+		}
+		bar.done()
+		src.Close()
+		if err != io.EOF {
+			fmt.Fprintf(stderr, "weir inspect: %v\n", err)
+			code = exitError
+		}
+	}
+	eng.Flush()
+	elapsed := time.Since(start)
+
+	if f.summary {
+		var b []byte
+		b = record.AppendTable(b, "l4", sum.ByL4)
+		if f.cfg.Classify {
+			b = append(b, '\n')
+			b = record.AppendTable(b, "protocol", sum.ByProto)
+			b = append(b, '\n')
+			b = record.AppendTable(b, "application", sum.ByApp)
+		}
+		out.Write(b)
+	}
+	if f.stats {
+		out.Flush()
+		writeStats(stderr, eng.Stats(), cls, elapsed)
+	}
+	return code
+}

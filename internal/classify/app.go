@@ -1,0 +1,136 @@
+package classify
+
+import (
+	"net/netip"
+
+	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/flow"
+)
+
+// decideApp names the flow's application from, in order: an app the
+// protocol itself names, the server name the flow carried, a name DNS gave
+// for the server address, the address's published owner. Without a
+// dissector verdict it falls back to a port guess, marked as such.
+func (c *Classifier) decideApp(s *state, f *flow.Flow) {
+	r := &s.res
+	m := &r.Meta
+	if m.Proto == dissect.DNS && m.DNS.Response {
+		c.learnDNS(m, f.Last())
+	}
+	server := f.Key.Addr(!f.ClientIsLo)
+	r.Host = m.Host
+	r.Why = m.Why
+	switch {
+	case m.AppHint != "" && c.byID(r, m.AppHint):
+		r.AppConf = ConfDPI
+	case m.Host != "" && c.byHost(r, m.Host):
+		r.AppConf = ConfDPI
+		r.Why = join(r.Why, "host "+m.Host+" → "+r.App)
+	}
+	if r.App == "" && !isLocalProto(m.Proto) {
+		if name, ok := c.dns.Lookup(server, f.Last()); ok {
+			if r.Host == "" {
+				r.Host = name
+			}
+			if c.byHost(r, name) {
+				r.AppConf = ConfDNSCache
+				r.Why = join(r.Why, "server address answered for "+name+" in DNS → "+r.App)
+			}
+		}
+	}
+	if r.App == "" && !isLocalProto(m.Proto) && c.apps != nil {
+		if app, cat, ok := c.apps.ByAddress(server); ok {
+			r.App, r.Category, r.AppConf = app, cat, ConfIPMatch
+			r.Why = join(r.Why, "server address in "+app+" prefixes")
+		}
+	}
+	if m.Proto == dissect.Unknown && r.Confidence == ConfUnknown {
+		if p, ok := portGuess(f.Key.Proto, f.ServerPort()); ok {
+			m.Proto = p
+			r.Confidence = ConfPortGuess
+			r.Why = join(r.Why, "port guess")
+		}
+	}
+}
+
+func (c *Classifier) byID(r *Result, app string) bool {
+	if c.apps == nil {
+		return false
+	}
+	cat, ok := c.apps.ByID(app)
+	if ok {
+		r.App, r.Category = app, cat
+	}
+	return ok
+}
+
+func (c *Classifier) byHost(r *Result, host string) bool {
+	if c.apps == nil {
+		return false
+	}
+	app, cat, ok := c.apps.ByHostName(host)
+	if ok {
+		r.App, r.Category = app, cat
+	}
+	return ok
+}
+
+// learnDNS records the answers of a DNS response: every address answered
+// for the query maps back to the name the client asked for (CNAME chains
+// included, since the client connects to the address for that name).
+func (c *Classifier) learnDNS(m *dissect.Meta, now int64) {
+	if m.DNS.QName == "" {
+		return
+	}
+	for i := range m.DNS.Answers {
+		a := &m.DNS.Answers[i]
+		if a.Addr.IsValid() && !a.Addr.IsUnspecified() {
+			c.dns.Learn(a.Addr, m.DNS.QName, a.TTL, now)
+		}
+	}
+}
+
+// isLocalProto: protocols whose flows never name an application by address.
+func isLocalProto(p dissect.Proto) bool {
+	switch p {
+	case dissect.MDNS, dissect.LLMNR, dissect.SSDP, dissect.NetBIOS, dissect.DHCP, dissect.DHCPv6:
+		return true
+	}
+	return false
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// portGuess maps well-known server ports to protocols, for flows no
+// dissector recognised. Reported with confidence port-guess, never dpi.
+func portGuess(l4 uint8, port uint16) (dissect.Proto, bool) {
+	type key struct {
+		l4   uint8
+		port uint16
+	}
+	p, ok := wellKnown[key{l4, port}]
+	return p, ok
+}
+
+var wellKnown = map[struct {
+	l4   uint8
+	port uint16
+}]dissect.Proto{
+	{6, 80}: dissect.HTTP, {6, 8080}: dissect.HTTP, {6, 443}: dissect.TLS, {17, 443}: dissect.QUIC,
+	{17, 53}: dissect.DNS, {6, 53}: dissect.DNS, {6, 853}: dissect.DoT, {6, 22}: dissect.SSH,
+	{6, 25}: dissect.SMTP, {6, 587}: dissect.SMTP, {6, 465}: dissect.SMTPS, {6, 143}: dissect.IMAP,
+	{6, 993}: dissect.IMAPS, {6, 110}: dissect.POP3, {6, 995}: dissect.POP3S, {17, 123}: dissect.NTP,
+	{17, 5353}: dissect.MDNS, {17, 5355}: dissect.LLMNR, {17, 1900}: dissect.SSDP, {17, 67}: dissect.DHCP,
+	{17, 547}: dissect.DHCPv6, {17, 137}: dissect.NetBIOS, {17, 138}: dissect.NetBIOS, {6, 139}: dissect.NetBIOS,
+	{17, 51820}: dissect.WireGuard, {17, 1194}: dissect.OpenVPN, {6, 1194}: dissect.OpenVPN,
+	{17, 3478}: dissect.STUN, {6, 3478}: dissect.STUN, {17, 5060}: dissect.SIP, {6, 5060}: dissect.SIP,
+	{6, 6881}: dissect.BitTorrent, {17, 6881}: dissect.BitTorrent, {6, 5222}: dissect.WhatsApp,
+	{17, 17500}: dissect.Dropbox, {17, 57621}: dissect.Spotify,
+}
+
+var _ = netip.Addr{}

@@ -1,0 +1,312 @@
+package classify
+
+import (
+	"net/netip"
+
+	"github.com/weirnet/weir/internal/classify/dnscache"
+	"github.com/weirnet/weir/internal/decode"
+	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/flow"
+)
+
+// Confidence says how a flow's protocol/application was decided.
+type Confidence uint8
+
+const (
+	ConfUnknown Confidence = iota
+	ConfPortGuess
+	ConfIPMatch
+	ConfDNSCache
+	ConfDPI
+)
+
+func (c Confidence) String() string {
+	switch c {
+	case ConfDPI:
+		return "dpi"
+	case ConfDNSCache:
+		return "dns-cache"
+	case ConfIPMatch:
+		return "ip-match"
+	case ConfPortGuess:
+		return "port-guess"
+	}
+	return "unknown"
+}
+
+// Result is what the classifier decided for one flow.
+type Result struct {
+	Meta       dissect.Meta
+	Confidence Confidence // of the protocol
+	// App is the catalog app id ("facebook"), empty when none; AppConf how
+	// it was found.
+	App      string
+	Category string
+	AppConf  Confidence
+	// Host is Meta.Host, or the name learned from DNS for the server address.
+	Host string
+	Why  string
+	// Final: classification is complete (dissection finished).
+	Final bool
+}
+
+// Config bounds the classifier.
+type Config struct {
+	// MaxPayloadPackets is how many payload-carrying packets of a flow are
+	// fed to the dissectors before giving up.
+	MaxPayloadPackets int
+	// MaxDissecting bounds how many flows may hold dissector state at once;
+	// flows past it are classified without DPI (counted).
+	MaxDissecting int
+	// DNSCacheEntries bounds the DNS-learned name table.
+	DNSCacheEntries int
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{MaxPayloadPackets: 24, MaxDissecting: 1 << 16, DNSCacheEntries: 1 << 16}
+}
+
+// Stats counts the classifier's work.
+type Stats struct {
+	Dissected     uint64 // flows that went through dissection
+	ByDPI         uint64
+	NoDissector   uint64 // flows that hit MaxDissecting
+	DissectorRuns uint64 // Feed calls
+}
+
+type phase uint8
+
+const (
+	phaseNew phase = iota
+	phaseDissecting
+	phaseIdentified // a winner is still adding metadata
+	phaseDone
+)
+
+type state struct {
+	res    Result
+	probes *probes
+	cand   uint64 // remaining candidate dissectors, bit i = table[i]
+	winner int8
+	npay   uint16
+	npkt   uint16
+	phase  phase
+}
+
+// Classifier holds per-flow classification state.
+type Classifier struct {
+	cfg    Config
+	states []state
+	pool   []*probes
+	out    int // probes handed out
+	stats  Stats
+	pkt    dissect.Packet
+	apps   Apps
+	dns    *dnscache.Cache
+}
+
+// Apps maps names and addresses to catalog applications; *catalog.Catalog
+// satisfies it through CatalogApps. Both lookups must not allocate.
+type Apps interface {
+	ByHostName(host string) (app, category string, ok bool)
+	ByAddress(a netip.Addr) (app, category string, ok bool)
+	ByID(app string) (category string, ok bool)
+}
+
+// New returns a classifier.
+func New(cfg Config, apps Apps) *Classifier {
+	d := DefaultConfig()
+	if cfg.MaxPayloadPackets <= 0 {
+		cfg.MaxPayloadPackets = d.MaxPayloadPackets
+	}
+	if cfg.MaxDissecting <= 0 {
+		cfg.MaxDissecting = d.MaxDissecting
+	}
+	if cfg.DNSCacheEntries <= 0 {
+		cfg.DNSCacheEntries = d.DNSCacheEntries
+	}
+	return &Classifier{cfg: cfg, apps: apps, dns: dnscache.New(cfg.DNSCacheEntries)}
+}
+
+// Stats returns the counters.
+func (c *Classifier) Stats() Stats { return c.stats }
+
+func (c *Classifier) state(id flow.ID) *state {
+	for int(id) >= len(c.states) {
+		c.states = append(c.states, state{})
+		c.states = c.states[:cap(c.states)]
+	}
+	return &c.states[id]
+}
+
+// Result returns the current result for a live flow.
+func (c *Classifier) Result(id flow.ID) *Result { return &c.state(id).res }
+
+// Packet feeds one packet of flow f to the classifier.
+func (c *Classifier) Packet(id flow.ID, f *flow.Flow, created bool, dir flow.Dir, p *decode.Parsed, ts int64) {
+	s := c.state(id)
+	if created {
+		*s = state{winner: -1}
+		c.start(s, f, p)
+	}
+	if s.phase == phaseDone {
+		return
+	}
+	s.npkt++
+	if len(p.Payload) == 0 {
+		return
+	}
+	s.npay++
+	c.pkt = dissect.Packet{
+		Dir:        dissect.Dir(dir),
+		L4:         p.Proto,
+		ClientPort: f.ClientPort(),
+		ServerPort: f.ServerPort(),
+		TCPFlags:   p.TCPFlags,
+		Seq:        p.TCPSeq,
+		Index:      int(s.npkt),
+		TS:         ts,
+		Payload:    p.Payload,
+	}
+	c.feed(s, f)
+	if s.phase != phaseDone && int(s.npay) >= c.cfg.MaxPayloadPackets {
+		c.finish(s, f)
+	}
+}
+
+// start picks the candidate dissectors for a new flow, or decides it at
+// once for protocols named by the IP header alone.
+func (c *Classifier) start(s *state, f *flow.Flow, p *decode.Parsed) {
+	if proto, ok := l3Proto(p.Proto, p.Family); ok {
+		s.res.Meta.Proto = proto
+		s.res.Confidence = ConfDPI
+		s.res.Meta.Why = "IP protocol " + proto.String()
+		s.phase = phaseDone
+		c.finish(s, f)
+		return
+	}
+	s.cand = candidates(p.Proto)
+	if s.cand == 0 {
+		s.phase = phaseDone
+		c.finish(s, f)
+		return
+	}
+	if c.out >= c.cfg.MaxDissecting {
+		c.stats.NoDissector++
+		s.phase = phaseDone
+		c.finish(s, f)
+		return
+	}
+	s.probes = c.getProbes()
+	s.phase = phaseDissecting
+	c.stats.Dissected++
+}
+
+func (c *Classifier) feed(s *state, f *flow.Flow) {
+	m := &s.res.Meta
+	if s.phase == phaseIdentified {
+		d := table[s.winner].get(s.probes)
+		c.stats.DissectorRuns++
+		switch d.Feed(&c.pkt, m) {
+		case dissect.Done, dissect.NotMine:
+			c.finish(s, f)
+		}
+		return
+	}
+	for i := range table {
+		bit := uint64(1) << i
+		if s.cand&bit == 0 {
+			continue
+		}
+		d := table[i].get(s.probes)
+		c.stats.DissectorRuns++
+		switch d.Feed(&c.pkt, m) {
+		case dissect.Continue:
+			continue
+		case dissect.NotMine:
+			s.cand &^= bit
+			// A dissector that gave up must not leave half-filled fields.
+			*m = dissect.Meta{}
+			continue
+		case dissect.Identified:
+			s.winner = int8(i)
+			s.cand = bit
+			s.phase = phaseIdentified
+			s.res.Confidence = ConfDPI
+			c.stats.ByDPI++
+			c.decideApp(s, f) // early, so inline policy can act on the first packets
+			return
+		case dissect.Done:
+			s.winner = int8(i)
+			s.cand = bit
+			s.res.Confidence = ConfDPI
+			c.stats.ByDPI++
+			c.finish(s, f)
+			return
+		}
+	}
+	if s.cand == 0 {
+		c.finish(s, f)
+	}
+}
+
+// finish stops dissection and decides the application.
+func (c *Classifier) finish(s *state, f *flow.Flow) {
+	s.phase = phaseDone
+	c.putProbes(s)
+	if s.res.Final {
+		return
+	}
+	s.res.Final = true
+	c.decideApp(s, f)
+}
+
+// End finalises the flow's result as the flow leaves the table.
+func (c *Classifier) End(id flow.ID, f *flow.Flow) *Result {
+	s := c.state(id)
+	c.finish(s, f)
+	return &s.res
+}
+
+// Release forgets a flow's state so its ID can be reused.
+func (c *Classifier) Release(id flow.ID) {
+	s := c.state(id)
+	c.putProbes(s)
+	*s = state{}
+}
+
+func (c *Classifier) getProbes() *probes {
+	c.out++
+	if n := len(c.pool); n > 0 {
+		p := c.pool[n-1]
+		c.pool = c.pool[:n-1]
+		return p
+	}
+	return new(probes)
+}
+
+func (c *Classifier) putProbes(s *state) {
+	if s.probes == nil {
+		return
+	}
+	s.probes.reset()
+	c.pool = append(c.pool, s.probes)
+	s.probes = nil
+	c.out--
+}
+
+// l3Proto names flows decided by the IP protocol number alone.
+func l3Proto(proto, family uint8) (dissect.Proto, bool) {
+	switch proto {
+	case 1:
+		return dissect.ICMP, true
+	case 58:
+		return dissect.ICMPv6, true
+	case 2:
+		return dissect.IGMP, true
+	case 50, 51:
+		return dissect.IPSec, true
+	}
+	return dissect.Unknown, false
+}

@@ -1,0 +1,23 @@
+// Package classify names what each flow carries. It drives the protocol
+// dissectors (internal/dissect/*) over a flow's first payload packets, in the
+// fixed order of the table in table.go, and then maps what they found (a
+// server name, an application hint, the server address) to an application
+// from the embedded catalog (internal/classify/catalog), with a confidence
+// and a short reason.
+//
+// Confidence, strongest first:
+//   - dpi: a dissector parsed the protocol and, for the app, a name it
+//     carried (SNI, Host, query name) or an app-specific protocol.
+//   - dns-cache: the server address was learned from a DNS answer seen
+//     earlier on the link (no name in the flow itself: ECH, plain IP, QUIC
+//     without a visible Initial).
+//   - ip-match: the server address is in an app's published prefixes.
+//   - port-guess: no dissector matched; the protocol is guessed from a
+//     well-known port. Never reported as DPI.
+//   - unknown.
+//
+// State: per flow, indexed by flow.ID in a slab that grows with the flow
+// table. Dissector state comes from a bounded free list and goes back as
+// soon as the flow is classified or its packet budget is spent, so a
+// long-lived flow costs only its Result. Not safe for concurrent use.
+package classify

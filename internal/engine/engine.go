@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/weirnet/weir/internal/capture"
+	"github.com/weirnet/weir/internal/classify"
+	"github.com/weirnet/weir/internal/decode"
+	"github.com/weirnet/weir/internal/flow"
+)
+
+// Config configures an Engine.
+type Config struct {
+	Flow     flow.Config
+	Decode   decode.Config
+	Classify bool // run dissectors and the application classifier
+	// ExpireEvery is how often (in packet time) idle flows are swept.
+	ExpireEvery time.Duration
+}
+
+// DefaultConfig returns the configuration weir inspect uses.
+func DefaultConfig() Config {
+	return Config{
+		Flow:        flow.DefaultConfig(),
+		Decode:      decode.DefaultConfig(),
+		Classify:    true,
+		ExpireEvery: time.Second,
+	}
+}
+
+// Stats counts what the engine saw.
+type Stats struct {
+	Packets uint64 // frames read
+	Bytes   uint64 // wire bytes of frames read
+	IP      uint64 // frames accounted to flows (fragment frames count when reassembled)
+	Decode  decode.Stats
+	Flow    flow.Stats
+}
+
+// FlowEnd is a flow leaving the table: its core state and what the
+// classifier made of it. Both pointers are valid only during the callback.
+type FlowEnd struct {
+	ID     flow.ID
+	Flow   *flow.Flow
+	Class  *classify.Result
+	Reason flow.EndReason
+}
+
+// Engine is one datapath instance.
+type Engine struct {
+	cfg    Config
+	dec    *decode.Decoder
+	table  *flow.Table
+	cls    *classify.Classifier
+	parsed decode.Parsed
+	stats  Stats
+
+	lastSweep int64
+	onEnd     func(*FlowEnd)
+	end       FlowEnd
+}
+
+// New builds an engine. onEnd receives every flow as it ends (idle, active
+// timeout, eviction, or Flush at the end of input).
+func New(cfg Config, cls *classify.Classifier, onEnd func(*FlowEnd)) (*Engine, error) {
+	e := &Engine{cfg: cfg, onEnd: onEnd}
+	var err error
+	if e.dec, err = decode.New(cfg.Decode); err != nil {
+		return nil, fmt.Errorf("unable to initialize decode component: %w", err)
+	}
+	e.table = flow.New(cfg.Flow)
+	if cfg.Classify {
+		e.cls = cls
+	}
+	e.table.OnEnd = e.flowEnded
+	return e, nil
+}
+
+func (e *Engine) flowEnded(id flow.ID, f *flow.Flow, why flow.EndReason) {
+	e.end = FlowEnd{ID: id, Flow: f, Reason: why}
+	if e.cls != nil {
+		e.end.Class = e.cls.End(id, f)
+	}
+	if e.onEnd != nil {
+		e.onEnd(&e.end)
+	}
+	if e.cls != nil {
+		e.cls.Release(id)
+	}
+}
+
+// Packet processes one captured frame.
+func (e *Engine) Packet(pkt *capture.Packet) {
+	e.stats.Packets++
+	e.stats.Bytes += uint64(pkt.WireLen)
+	ts := pkt.TS
+	if every := int64(e.cfg.ExpireEvery); every > 0 && ts-e.lastSweep >= every {
+		e.table.Expire(ts)
+		e.lastSweep = ts
+	}
+	p := &e.parsed
+	if e.dec.Decode(pkt.LinkType, pkt.Data, pkt.WireLen, ts, p) != decode.OK {
+		return
+	}
+	e.stats.IP++
+	id, dir, created := e.table.Update(p, ts)
+	if e.cls != nil {
+		e.cls.Packet(id, e.table.Flow(id), created, dir, p, ts)
+	}
+}
+
+// Flush ends every live flow, as at the end of input.
+func (e *Engine) Flush() { e.table.Flush() }
+
+// Stats returns the counters so far.
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	s.Decode = e.dec.Stats()
+	s.Flow = e.table.Stats()
+	return s
+}
+
+// Table exposes the flow table (for live views).
+func (e *Engine) Table() *flow.Table { return e.table }

@@ -1,0 +1,176 @@
+package record
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// AppendText appends r as one human-readable line (no newline), shaped like
+// ndpiReader -v 2:
+//
+//	tcp 10.0.0.9:40000 <-> 10.0.0.1:443 [TLS facebook www.facebook.com dpi] [12 pkts/4.1 kB <-> 10 pkts/9.3 kB] [0.42 s]
+func (r *Record) AppendText(b []byte) []byte {
+	b = append(b, L4Name(r.L4)...)
+	b = append(b, ' ')
+	b = appendAddrPortText(b, r)
+	if r.S2CPackets == 0 {
+		b = append(b, " -> "...)
+	} else {
+		b = append(b, " <-> "...)
+	}
+	b = appendAddrPortTextServer(b, r)
+	if r.VLAN != 0 {
+		b = append(b, " [vlan "...)
+		b = strconv.AppendUint(b, uint64(r.VLAN), 10)
+		b = append(b, ']')
+	}
+	if c := r.Class; c != nil {
+		b = append(b, " ["...)
+		b = append(b, c.Meta.Proto.String()...)
+		if c.App != "" {
+			b = append(b, '/')
+			b = append(b, c.App...)
+		}
+		if c.Host != "" {
+			b = append(b, ' ')
+			b = appendPrintable(b, c.Host)
+		}
+		b = append(b, ' ')
+		b = append(b, c.Confidence.String()...)
+		b = append(b, ']')
+	}
+	b = append(b, " ["...)
+	b = strconv.AppendUint(b, r.C2SPackets, 10)
+	b = append(b, " pkts/"...)
+	b = strconv.AppendUint(b, r.C2SBytes, 10)
+	b = append(b, " bytes <-> "...)
+	b = strconv.AppendUint(b, r.S2CPackets, 10)
+	b = append(b, " pkts/"...)
+	b = strconv.AppendUint(b, r.S2CBytes, 10)
+	b = append(b, " bytes] ["...)
+	b = strconv.AppendFloat(b, float64(r.Last-r.First)/1e9, 'f', 2, 64)
+	b = append(b, " s]"...)
+	if r.Verdict != "" {
+		b = append(b, " [verdict "...)
+		b = append(b, r.Verdict...)
+		if r.Rule != "" {
+			b = append(b, " rule "...)
+			b = appendPrintable(b, r.Rule)
+		}
+		b = append(b, ']')
+	}
+	return b
+}
+
+func appendAddrPortText(b []byte, r *Record) []byte {
+	if r.L4 == 6 || r.L4 == 17 {
+		return r.Client.AppendTo(b)
+	}
+	return r.Client.Addr().AppendTo(b)
+}
+
+func appendAddrPortTextServer(b []byte, r *Record) []byte {
+	if r.L4 == 6 || r.L4 == 17 {
+		return r.Server.AppendTo(b)
+	}
+	return r.Server.Addr().AppendTo(b)
+}
+
+// appendPrintable escapes control and non-ASCII bytes so a hostile name
+// cannot drive the terminal.
+func appendPrintable(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f {
+			b = append(b, `\x`...)
+			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+			continue
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// Summary totals records by L4 protocol, by protocol and by application.
+type Summary struct {
+	ByL4    map[string]*Total
+	ByProto map[string]*Total
+	ByApp   map[string]*Total
+}
+
+// Total is one summary row.
+type Total struct {
+	Flows, Packets, Bytes uint64
+}
+
+// NewSummary returns an empty summary.
+func NewSummary() *Summary {
+	return &Summary{ByL4: map[string]*Total{}, ByProto: map[string]*Total{}, ByApp: map[string]*Total{}}
+}
+
+// Add counts one record.
+func (s *Summary) Add(r *Record) {
+	pk, by := r.C2SPackets+r.S2CPackets, r.C2SBytes+r.S2CBytes
+	add := func(m map[string]*Total, k string) {
+		t := m[k]
+		if t == nil {
+			t = &Total{}
+			m[k] = t
+		}
+		t.Flows++
+		t.Packets += pk
+		t.Bytes += by
+	}
+	add(s.ByL4, L4Name(r.L4))
+	if r.Class != nil {
+		add(s.ByProto, r.Class.Meta.Proto.String())
+		app := r.Class.App
+		if app == "" {
+			app = "(none)"
+		}
+		add(s.ByApp, app)
+	}
+}
+
+// AppendTable renders one map of totals as an aligned table, largest bytes first.
+func AppendTable(b []byte, title string, m map[string]*Total) []byte {
+	if len(m) == 0 {
+		return b
+	}
+	type row struct {
+		k string
+		t *Total
+	}
+	rows := make([]row, 0, len(m))
+	w := len(title)
+	for k, t := range m {
+		rows = append(rows, row{k, t})
+		w = max(w, len(k))
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		if c := cmp.Compare(b.t.Bytes, a.t.Bytes); c != 0 {
+			return c
+		}
+		return strings.Compare(a.k, b.k)
+	})
+	pad := func(b []byte, s string, n int, right bool) []byte {
+		if right {
+			b = append(b, strings.Repeat(" ", max(0, n-len(s)))...)
+			return append(b, s...)
+		}
+		b = append(b, s...)
+		return append(b, strings.Repeat(" ", max(0, n-len(s)))...)
+	}
+	b = pad(b, title, w, false)
+	b = append(b, "        flows      packets          bytes\n"...)
+	for _, r := range rows {
+		b = pad(b, r.k, w, false)
+		b = pad(b, strconv.FormatUint(r.t.Flows, 10), 13, true)
+		b = pad(b, strconv.FormatUint(r.t.Packets, 10), 13, true)
+		b = pad(b, strconv.FormatUint(r.t.Bytes, 10), 15, true)
+		b = append(b, '\n')
+	}
+	return b
+}
