@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/weirnet/weir/internal/capture"
@@ -18,6 +20,7 @@ type inspectFlags struct {
 	json, summary, stats, quiet bool
 	noClassify                  bool
 	progress                    string
+	cpuProfile                  string
 	cfg                         engine.Config
 }
 
@@ -32,6 +35,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.quiet, "q", false, "print no flows (with --stats: measure only)")
 	fs.BoolVar(&f.noClassify, "no-classify", false, "track flows only: no dissectors, no application names")
 	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always, never")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for developers)")
 	fc := &f.cfg.Flow
 	fs.IntVar(&fc.MaxFlows, "max-flows", fc.MaxFlows, "hard cap on tracked flows; the longest-idle flow is evicted past it")
 	fs.DurationVar(&fc.TCPIdle, "tcp-idle", fc.TCPIdle, "idle timeout for open TCP flows")
@@ -97,6 +101,16 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 		return exitError
 	}
 
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "weir inspect: %v\n", err)
+			return exitError
+		}
+		defer pf.Close()
+		pprof.StartCPUProfile(pf)
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	code := exitOK
 	bar := newProgress(stderr, f.progress)

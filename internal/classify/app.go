@@ -26,8 +26,21 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 	case m.Host != "" && c.byHost(r, m.Host):
 		r.AppConf = ConfDPI
 		r.Why = join(r.Why, "host "+m.Host+" → "+r.App)
+	case protoApps[m.Proto] != "" && c.byID(r, protoApps[m.Proto]):
+		// The protocol is the application (BitTorrent, WireGuard, ...).
+		r.AppConf = ConfDPI
 	}
-	if r.App == "" && !isLocalProto(m.Proto) {
+	// A flow that names its server (SNI, Host, query name) is about that
+	// name: if the catalog does not know it, the hosting network's owner
+	// (a CDN, a cloud, a public resolver) is not the application. Address
+	// evidence is used only for flows that carry no name of their own.
+	// Control protocols decided by the IP header (ICMP, IGMP) get no app.
+	named := m.Host != "" && !isIPLiteral(m.Host)
+	if r.App != "" || named || isLocalProto(m.Proto) || isControlProto(m.Proto) {
+		c.portFallback(r, f)
+		return
+	}
+	{
 		if name, ok := c.dns.Lookup(server, f.Last()); ok {
 			if r.Host == "" {
 				r.Host = name
@@ -38,12 +51,19 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 			}
 		}
 	}
-	if r.App == "" && !isLocalProto(m.Proto) && c.apps != nil {
+	if r.App == "" && c.apps != nil {
 		if app, cat, ok := c.apps.ByAddress(server); ok {
 			r.App, r.Category, r.AppConf = app, cat, ConfIPMatch
 			r.Why = join(r.Why, "server address in "+app+" prefixes")
 		}
 	}
+	c.portFallback(r, f)
+}
+
+// portFallback guesses the protocol from the server port when no
+// dissector recognised the flow; the guess is marked port-guess.
+func (c *Classifier) portFallback(r *Result, f *flow.Flow) {
+	m := &r.Meta
 	if m.Proto == dissect.Unknown && r.Confidence == ConfUnknown {
 		if p, ok := portGuess(f.Key.Proto, f.ServerPort()); ok {
 			m.Proto = p
@@ -51,6 +71,31 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 			r.Why = join(r.Why, "port guess")
 		}
 	}
+}
+
+// protoApps names the catalog app a protocol is, where the protocol is
+// itself the application.
+var protoApps = [...]string{
+	dissect.BitTorrent: "bittorrent", dissect.WireGuard: "wireguard", dissect.OpenVPN: "openvpn",
+	dissect.IPSec: "ipsec", dissect.Tor: "tor", dissect.WhatsApp: "whatsapp", dissect.Telegram: "telegram",
+	dissect.Dropbox: "dropbox", dissect.Spotify: "spotify", dissect.Zoom: "zoom", dissect.Discord: "discord",
+	dissect.Unknown: "",
+}
+
+func isControlProto(p dissect.Proto) bool {
+	return p == dissect.ICMP || p == dissect.ICMPv6 || p == dissect.IGMP
+}
+
+// isIPLiteral: an HTTP Host or SNI that is an address names no server.
+func isIPLiteral(h string) bool {
+	if h == "" {
+		return false
+	}
+	if h[0] == '[' {
+		return true
+	}
+	_, err := netip.ParseAddr(h)
+	return err == nil
 }
 
 func (c *Classifier) byID(r *Result, app string) bool {
@@ -133,4 +178,3 @@ var wellKnown = map[struct {
 	{17, 17500}: dissect.Dropbox, {17, 57621}: dissect.Spotify,
 }
 
-var _ = netip.Addr{}

@@ -1,0 +1,213 @@
+package quic
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/binary"
+)
+
+// Long-header packet types after mapping v2's codes onto v1's (RFC 9369
+// section 3.2 swaps them around).
+const (
+	typeInitial   = 0
+	type0RTT      = 1
+	typeHandshake = 2
+	typeRetry     = 3
+)
+
+const maxCIDLen = 20 // RFC 9000 section 17.2 for v1; drafts 22+ agree
+
+// longHeader is one parsed long-header packet inside a datagram. Offsets
+// index the datagram.
+type longHeader struct {
+	version uint32
+	typ     uint8
+	dcid    span
+	scid    span
+	pnOff   int // start of the (protected) packet number
+	end     int // end of this packet (coalesced packets follow)
+}
+
+type span struct{ off, n int }
+
+func (s span) of(b []byte) []byte { return b[s.off : s.off+s.n] }
+
+// parseLong parses the long header starting at b[off]. For Version
+// Negotiation (version 0) only the connection IDs are filled and end is
+// len(b). It does not look at the version table.
+func parseLong(b []byte, off int, v2 bool) (h longHeader, ok bool) {
+	if off+7 > len(b) || b[off]&0x80 == 0 {
+		return h, false
+	}
+	first := b[off]
+	h.version = binary.BigEndian.Uint32(b[off+1:])
+	i := off + 5
+	h.dcid = span{i + 1, int(b[i])}
+	i += 1 + h.dcid.n
+	if h.dcid.n > maxCIDLen || i >= len(b) {
+		return h, false
+	}
+	h.scid = span{i + 1, int(b[i])}
+	i += 1 + h.scid.n
+	if h.scid.n > maxCIDLen || i > len(b) {
+		return h, false
+	}
+	if h.version == 0 {
+		h.end = len(b)
+		return h, true
+	}
+	if first&0x40 == 0 { // fixed bit (RFC 9000 section 17.2)
+		return h, false
+	}
+	h.typ = (first >> 4) & 3
+	if v2 {
+		h.typ = (h.typ + 3) & 3 // v2: 1 Initial, 2 0-RTT, 3 Handshake, 0 Retry
+	}
+	if h.typ == typeRetry {
+		// Token then a 16-byte integrity tag; nothing else to check.
+		if len(b)-i < 16 {
+			return h, false
+		}
+		h.end = len(b)
+		return h, true
+	}
+	if h.typ == typeInitial {
+		tl, n := varint(b, i)
+		if n == 0 || tl > uint64(len(b)-i-n) {
+			return h, false
+		}
+		i += n + int(tl)
+	}
+	length, n := varint(b, i)
+	if n == 0 {
+		return h, false
+	}
+	i += n
+	// The payload must hold the 4-byte header-protection sample offset and
+	// the 16-byte sample itself (RFC 9001 section 5.4.2).
+	if length < 20 || length > uint64(len(b)-i) {
+		return h, false
+	}
+	h.pnOff = i
+	h.end = i + int(length)
+	return h, true
+}
+
+// keySet is the client Initial protection derived from one DCID.
+type keySet struct {
+	version uint32
+	dcid    [maxCIDLen]byte
+	dcidLen uint8
+	aead    cipher.AEAD
+	hp      cipher.Block
+	iv      [12]byte
+	largest int64 // largest packet number opened, -1 before the first
+}
+
+func (k *keySet) matches(ver uint32, dcid []byte) bool {
+	return k.version == ver && string(k.dcid[:k.dcidLen]) == string(dcid)
+}
+
+// deriveClientKeys fills k for the client's Initial packets of version v
+// (RFC 9001 section 5.2; RFC 9369 section 3.3 for the v2 labels).
+func deriveClientKeys(k *keySet, ver uint32, v version, dcid []byte) bool {
+	initial, err := hkdf.Extract(sha256.New, dcid, v.salt[:])
+	if err != nil {
+		return false
+	}
+	client := expandLabel(initial, "client in", 32)
+	keyLabel, ivLabel, hpLabel := "quic key", "quic iv", "quic hp"
+	if v.v2 {
+		keyLabel, ivLabel, hpLabel = "quicv2 key", "quicv2 iv", "quicv2 hp"
+	}
+	key := expandLabel(client, keyLabel, 16)
+	iv := expandLabel(client, ivLabel, 12)
+	hp := expandLabel(client, hpLabel, 16)
+	if key == nil || iv == nil || hp == nil {
+		return false
+	}
+	blk, err := aes.NewCipher(key)
+	if err != nil {
+		return false
+	}
+	aead, err := cipher.NewGCM(blk)
+	if err != nil {
+		return false
+	}
+	hpBlk, err := aes.NewCipher(hp)
+	if err != nil {
+		return false
+	}
+	*k = keySet{version: ver, dcidLen: uint8(len(dcid)), aead: aead, hp: hpBlk, largest: -1}
+	copy(k.dcid[:], dcid)
+	copy(k.iv[:], iv)
+	return true
+}
+
+// expandLabel is TLS 1.3's HKDF-Expand-Label with an empty context
+// (RFC 8446 section 7.1).
+func expandLabel(secret []byte, label string, n int) []byte {
+	var info [2 + 1 + 6 + 32 + 1]byte
+	info[0], info[1] = byte(n>>8), byte(n)
+	info[2] = byte(6 + len(label))
+	m := 3 + copy(info[3:], "tls13 ")
+	m += copy(info[m:], label)
+	info[m] = 0 // empty context
+	out, err := hkdf.Expand(sha256.New, secret, string(info[:m+1]), n)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// decodePN expands a truncated packet number (RFC 9000 appendix A.3).
+func decodePN(largest int64, truncated uint64, pnLen int) int64 {
+	expected := largest + 1
+	win := int64(1) << (8 * pnLen)
+	half := win / 2
+	candidate := (expected &^ (win - 1)) | int64(truncated)
+	switch {
+	case candidate <= expected-half && candidate < (1<<62)-win:
+		return candidate + win
+	case candidate > expected+half && candidate >= win:
+		return candidate - win
+	}
+	return candidate
+}
+
+// open copies the packet b[start:h.end] into the scratch buffer, removes
+// header protection and opens the payload with k. It returns the plaintext
+// (aliasing the scratch buffer) or nil if authentication fails.
+func (d *Dissector) open(b []byte, start int, h *longHeader, k *keySet) []byte {
+	n := h.end - start
+	if cap(d.scratch) < n {
+		d.scratch = make([]byte, max(n, 1500))
+	}
+	pkt := d.scratch[:n]
+	copy(pkt, b[start:h.end])
+	pn := h.pnOff - start
+	k.hp.Encrypt(d.mask[:], pkt[pn+4:pn+20])
+	pkt[0] ^= d.mask[0] & 0x0f
+	pnLen := int(pkt[0]&3) + 1
+	var truncated uint64
+	for i := range pnLen {
+		pkt[pn+i] ^= d.mask[1+i]
+		truncated = truncated<<8 | uint64(pkt[pn+i])
+	}
+	full := decodePN(k.largest, truncated, pnLen)
+	d.nonce = k.iv
+	for i := range 8 {
+		d.nonce[4+i] ^= byte(uint64(full) >> (56 - 8*i))
+	}
+	body := pkt[pn+pnLen:]
+	pt, err := k.aead.Open(body[:0], d.nonce[:], body, pkt[:pn+pnLen])
+	if err != nil {
+		return nil
+	}
+	if full > k.largest {
+		k.largest = full
+	}
+	return pt
+}
