@@ -71,10 +71,24 @@ func BenchmarkReadStream(b *testing.B) {
 		if err != nil {
 			return nil, err
 		}
-		// Keep f reachable until the reader is done; the OS closes it
-		// when the benchmark process exits.
-		return NewReader(f, path)
+		src, err := NewReader(f, path)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return closeBoth{src, f}, nil
 	}, size)
+}
+
+// closeBoth closes the file NewReader was given (it does not own it).
+type closeBoth struct {
+	Source
+	f *os.File
+}
+
+func (c closeBoth) Close() error {
+	c.Source.Close()
+	return c.f.Close()
 }
 
 func BenchmarkReadGzip(b *testing.B) {

@@ -158,7 +158,7 @@ type opener struct {
 
 var openers = []opener{
 	{"bytes", func(t testing.TB, b []byte) (Source, error) { return NewBytesReader(b, "mem") }},
-	{"mmap", func(t testing.TB, b []byte) (Source, error) { return Open(writeTemp(t, "f.pcap", b)) }},
+	{"file", func(t testing.TB, b []byte) (Source, error) { return Open(writeTemp(t, "f.pcap", b)) }},
 	{"stream", func(t testing.TB, b []byte) (Source, error) { return NewReader(bytes.NewReader(b), "mem") }},
 	{"stream-chunks", func(t testing.TB, b []byte) (Source, error) {
 		return NewReader(&chunkReader{b: b, n: 7}, "mem")

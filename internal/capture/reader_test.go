@@ -228,7 +228,7 @@ func TestProgress(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		b    []byte
-	}{{"mmap", file}, {"gzip", gz(t, file)}} {
+	}{{"file", file}, {"gzip", gz(t, file)}} {
 		t.Run(tc.name, func(t *testing.T) {
 			src, err := Open(writeTemp(t, "p", tc.b))
 			if err != nil {

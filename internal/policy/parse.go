@@ -389,8 +389,7 @@ func (p *parser) groupsSection(n *yaml.Node) []groupSpec {
 			p.errf(k, "", "group name %q looks like an address", name)
 			continue
 		}
-		if j, dup := p.groups[name]; dup {
-			_ = j
+		if _, dup := p.groups[name]; dup {
 			p.errf(k, "", "duplicate group %q", name)
 			continue
 		}
