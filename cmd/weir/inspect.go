@@ -13,6 +13,7 @@ import (
 	"github.com/weirnet/weir/internal/capture"
 	"github.com/weirnet/weir/internal/classify"
 	"github.com/weirnet/weir/internal/engine"
+	"github.com/weirnet/weir/internal/policy"
 	"github.com/weirnet/weir/internal/record"
 )
 
@@ -21,6 +22,7 @@ type inspectFlags struct {
 	noClassify                  bool
 	progress                    string
 	cpuProfile                  string
+	policyFile                  string
 	cfg                         engine.Config
 }
 
@@ -35,6 +37,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.quiet, "q", false, "print no flows (with --stats: measure only)")
 	fs.BoolVar(&f.noClassify, "no-classify", false, "track flows only: no dissectors, no application names")
 	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always, never")
+	fs.StringVar(&f.policyFile, "policy", "", "evaluate this policy on every flow and add verdict and rule to its record")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for developers)")
 	fc := &f.cfg.Flow
 	fs.IntVar(&fc.MaxFlows, "max-flows", fc.MaxFlows, "hard cap on tracked flows; the longest-idle flow is evicted past it")
@@ -76,11 +79,31 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 			return exitError
 		}
 	}
+	var pol *policy.Policy
+	if f.policyFile != "" {
+		if !f.cfg.Classify {
+			fmt.Fprintln(stderr, "weir inspect: --policy needs classification (drop --no-classify)")
+			return exitUsage
+		}
+		if pol, err = loadPolicy(f.policyFile, stderr); err != nil {
+			return exitUsage
+		}
+	}
+	var in policy.Input
 	sum := record.NewSummary()
 	var rec record.Record
 	var line []byte
 	eng, err := engine.New(f.cfg, cls, func(e *engine.FlowEnd) {
 		rec.FromFlow(e.Flow, e.Class, e.Reason)
+		if pol != nil {
+			in.Time = time.Unix(0, e.Flow.First())
+			policy.FlowInput(&in, e.Flow, e.Class)
+			v, why := pol.Evaluate(&in)
+			rec.Verdict, rec.Rule = v.String(), why.Name
+			if why.Rule < 0 {
+				rec.Rule = "default"
+			}
+		}
 		if f.summary {
 			sum.Add(&rec)
 			return

@@ -31,6 +31,7 @@ func init() {
 	// initialisation cycle through cmdHelp, which lists commands.
 	commands = []command{
 		{"inspect", "read captures, track and classify flows, print one line per flow", cmdInspect},
+		{"policy", "check, show and dry-run policies", cmdPolicy},
 		{"version", "print the version", cmdVersion},
 		{"help", "show help for weir or a command", cmdHelp},
 	}

@@ -413,3 +413,18 @@ func validNDPI(s string) bool {
 	}
 	return true
 }
+
+// HasApp reports whether id is a catalog application (policy validation).
+func (c *Catalog) HasApp(id string) bool { _, ok := c.byKey[id]; return ok }
+
+// HasCategory reports whether name is one of the catalog's categories.
+func (c *Catalog) HasCategory(name string) bool { _, ok := ParseCategory(name); return ok }
+
+// AppNames returns every application id in file order.
+func (c *Catalog) AppNames() []string {
+	out := make([]string, 0, len(c.apps)-1)
+	for _, a := range c.apps[1:] {
+		out = append(out, a.ID)
+	}
+	return out
+}
