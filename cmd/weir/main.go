@@ -32,6 +32,7 @@ func init() {
 	commands = []command{
 		{"inspect", "read captures, track and classify flows, print one line per flow", cmdInspect},
 		{"policy", "check, show and dry-run policies", cmdPolicy},
+		{"run", "enforce a policy inline on this Linux router (NFQUEUE)", cmdRun},
 		{"version", "print the version", cmdVersion},
 		{"help", "show help for weir or a command", cmdHelp},
 	}

@@ -59,6 +59,7 @@ type Engine struct {
 	lastSweep int64
 	onEnd     func(*FlowEnd)
 	end       FlowEnd
+	seen      Seen
 }
 
 // New builds an engine. onEnd receives every flow as it ends (idle, active
@@ -90,8 +91,23 @@ func (e *Engine) flowEnded(id flow.ID, f *flow.Flow, why flow.EndReason) {
 	}
 }
 
+// Seen describes the packet Process just handled. Its pointers are valid
+// until the next call into the engine.
+type Seen struct {
+	ID      flow.ID
+	Flow    *flow.Flow
+	Dir     flow.Dir
+	Created bool
+	Parsed  *decode.Parsed
+	Class   *classify.Result // nil when classification is off
+}
+
 // Packet processes one captured frame.
-func (e *Engine) Packet(pkt *capture.Packet) {
+func (e *Engine) Packet(pkt *capture.Packet) { e.Process(pkt) }
+
+// Process processes one frame and describes it, or returns nil when the
+// frame was not accounted to a flow (not IP, malformed, a held fragment).
+func (e *Engine) Process(pkt *capture.Packet) *Seen {
 	e.stats.Packets++
 	e.stats.Bytes += uint64(pkt.WireLen)
 	ts := pkt.TS
@@ -101,14 +117,22 @@ func (e *Engine) Packet(pkt *capture.Packet) {
 	}
 	p := &e.parsed
 	if e.dec.Decode(pkt.LinkType, pkt.Data, pkt.WireLen, ts, p) != decode.OK {
-		return
+		return nil
 	}
 	e.stats.IP++
 	id, dir, created := e.table.Update(p, ts)
+	f := e.table.Flow(id)
+	e.seen = Seen{ID: id, Flow: f, Dir: dir, Created: created, Parsed: p}
 	if e.cls != nil {
-		e.cls.Packet(id, e.table.Flow(id), created, dir, p, ts)
+		e.cls.Packet(id, f, created, dir, p, ts)
+		e.seen.Class = e.cls.Result(id)
 	}
+	return &e.seen
 }
+
+// Expire ends flows idle at now (ns); inline callers use it on a timer
+// because live traffic may pause.
+func (e *Engine) Expire(now int64) { e.table.Expire(now) }
 
 // Flush ends every live flow, as at the end of input.
 func (e *Engine) Flush() { e.table.Flush() }

@@ -24,9 +24,11 @@ type Capture struct {
 func (n *Net) StartCapture(ns, iface, filter string) *Capture {
 	n.t.Helper()
 	path := n.tmpFile("capture") + ".pcap"
+	// --immediate-mode: without it packets wait in a TPACKET_V3 block until
+	// it times out, and a capture stopped sooner loses them all.
 	// -Z root: tcpdump would drop to user tcpdump and could not write into
 	// the test's 0700 temp dir.
-	args := []string{"-U", "-n", "-Z", "root", "-i", iface, "-s", "0", "-w", path}
+	args := []string{"-U", "--immediate-mode", "-n", "-Z", "root", "-i", iface, "-s", "0", "-w", path}
 	if filter != "" {
 		args = append(args, filter)
 	}

@@ -424,6 +424,8 @@ func (n *Net) Start(ns, name string, args ...string) *Proc {
 	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, name}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.err
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A daemon child keeps our stdout pipe open; do not wait for it.
+	p.cmd.WaitDelay = time.Second
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {

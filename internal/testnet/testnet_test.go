@@ -37,7 +37,7 @@ func TestTopology(t *testing.T) {
 			{"https-v4", "https://blocked.test/", []string{"-4"}, ServerIP4, "2"},
 			{"https-v6", "https://www.blocked.test/", []string{"-6"}, ServerIP6, "2"},
 			{"https-literal", "https://10.200.2.2/", nil, ServerIP4, "2"},
-			{"https-http1", "https://casino-royal.test/", []string{"--http1.1"}, ServerIP4, "1.1"},
+			{"https-http1", "https://casino-royal.test/", []string{"-4", "--http1.1"}, ServerIP4, "1.1"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"net/netip"
 
 	"github.com/weirnet/weir/internal/dissect"
 )
@@ -398,11 +399,17 @@ func (d *Dissector) headers(s *stream, b []byte, m *dissect.Meta) {
 }
 
 // cleanHost lower-cases an authority, drops the port, IPv6 brackets and a
-// trailing dot, and escapes bytes that do not belong in a host name.
+// trailing dot, and escapes as \DDD every byte that does not belong in a
+// host name (letters, digits, '.', '-', '_', ':' and '%' for IPv6, '*').
 func cleanHost(b []byte) string {
 	if len(b) > 0 && b[0] == '[' {
-		if i := bytes.IndexByte(b, ']'); i > 0 {
-			b = b[1:i]
+		b = b[1:]
+		if i := bytes.IndexByte(b, ']'); i >= 0 {
+			b = b[:i]
+		}
+		// Only a real IPv6 literal names a host.
+		if a, err := netip.ParseAddr(string(b)); err != nil || !a.Is6() {
+			return ""
 		}
 	} else if i := bytes.LastIndexByte(b, ':'); i >= 0 && bytes.IndexByte(b, ':') == i {
 		b = b[:i]
@@ -416,7 +423,7 @@ func cleanHost(b []byte) string {
 		switch {
 		case c >= 'A' && c <= 'Z':
 			out = append(out, c+'a'-'A')
-		case c > ' ' && c < 0x7f && c != '\\':
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '-', c == '_', c == ':', c == '%', c == '*':
 			out = append(out, c)
 		default:
 			out = append(out, '\\', '0'+c/100, '0'+c/10%10, '0'+c%10)

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/weirnet/weir/internal/classify/catalog"
+	"github.com/weirnet/weir/internal/enforce"
+	"github.com/weirnet/weir/internal/policy"
+	"github.com/weirnet/weir/internal/record/jsonl"
+)
+
+type runFlags struct {
+	policyFile   string
+	events       string
+	records      string
+	shape        string
+	cleanup      bool
+	check        bool
+	noIPv6       bool
+	statsEvery   time.Duration
+	pollInterval time.Duration
+	cfg          enforce.Config
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("weir run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := runFlags{cfg: enforce.DefaultConfig()}
+	fs.StringVar(&f.policyFile, "policy", "", "policy file (required; docs/policy.md)")
+	fs.StringVar(&f.events, "events", "-", "where to write one JSON line per enforcement: a file, or - for stdout")
+	fs.StringVar(&f.records, "records", "", "write flow records (JSON lines) to this file (- for stdout)")
+	fs.StringVar(&f.shape, "shape", "", "devices whose egress is shaped for throttle rules, comma-separated")
+	fs.BoolVar(&f.cleanup, "cleanup", false, "remove Weir's netfilter rules left by a previous run, then exit")
+	fs.BoolVar(&f.check, "check", false, "check the configuration and policy, then exit without touching the network")
+	fs.BoolVar(&f.noIPv6, "no-ipv6", false, "do not install ip6tables rules")
+	fs.BoolVar(&f.cfg.FailClosed, "fail-closed", false, "drop queued traffic when Weir is not running (default: fail open)")
+	qn := fs.Uint("queue", 0, "NFQUEUE number")
+	fs.IntVar(&f.cfg.QueuePackets, "queue-packets", f.cfg.QueuePackets, "packets of each connection (both directions) sent to Weir before the kernel carries the verdict alone")
+	fs.DurationVar(&f.statsEvery, "stats-every", 0, "print datapath counters to stderr at this interval (0 = at exit only)")
+	fs.DurationVar(&f.pollInterval, "reload-poll", 2*time.Second, "how often the policy file is checked for changes (0 = only on SIGHUP)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: weir run --policy FILE [flags]\n\nEnforces the policy inline on this Linux router: installs an iptables chain (WEIR) that\nqueues the first packets of each forwarded connection to Weir, which classifies them and\ncarries each verdict to the connection with a packet mark. SIGHUP or a change of the file\nreloads the policy; a bad file is rejected and the old policy stays active. SIGINT/SIGTERM\nremove the rules and exit.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	f.cfg.Queue = uint16(*qn)
+	f.cfg.IPv6 = !f.noIPv6
+	if f.shape != "" {
+		f.cfg.ShapeDevs = strings.Split(f.shape, ",")
+	}
+	if f.cleanup {
+		r := enforce.Rules{IPv6: f.cfg.IPv6}
+		if err := r.Remove(); err != nil {
+			fmt.Fprintf(stderr, "weir run --cleanup: %v\n", err)
+			return exitError
+		}
+		fmt.Fprintln(stderr, "weir run: netfilter rules removed")
+		return exitOK
+	}
+	if f.policyFile == "" {
+		fmt.Fprintln(stderr, "weir run: --policy is required")
+		return exitUsage
+	}
+	return runInline(&f, stdout, stderr)
+}
+
+func runInline(f *runFlags, stdout, stderr io.Writer) int {
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "weir run: "+format+"\n", args...) }
+	cat, err := catalog.Load()
+	if err != nil {
+		logf("unable to initialize classify component: %v", err)
+		return exitError
+	}
+	p, err := loadPolicy(f.policyFile, stderr)
+	if err != nil {
+		return exitUsage
+	}
+	if f.check {
+		h := p.Hash()
+		fmt.Fprintf(stdout, "%s: ok, %d rules, sha256 %x\n", f.policyFile, len(p.Rules()), h[:])
+		return exitOK
+	}
+	var holder policy.Holder
+	holder.Swap(p)
+	cls, err := newClassifier()
+	if err != nil {
+		logf("unable to initialize classify component: %v", err)
+		return exitError
+	}
+	events, err := jsonl.NewEventSink(jsonl.Config{Path: f.events, Stdout: stdout})
+	if err != nil {
+		logf("unable to initialize events component: %v", err)
+		return exitError
+	}
+	defer events.Close()
+	deps := enforce.Deps{Policy: &holder, Classifier: cls, Events: events}
+	if f.records != "" {
+		recs, err := jsonl.NewSink(jsonl.Config{Path: f.records, Stdout: stdout})
+		if err != nil {
+			logf("unable to initialize records component: %v", err)
+			return exitError
+		}
+		defer recs.Close()
+		deps.Records = recs
+	}
+	f.cfg.Logf = logf
+	x, err := enforce.New(f.cfg, deps)
+	if err != nil {
+		logf("unable to initialize enforce component: %v", err)
+		return exitError
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := x.Start(ctx); err != nil {
+		logf("%v", err)
+		if errors.Is(err, enforce.ErrStale) {
+			return exitUsage
+		}
+		return exitError
+	}
+	h := p.Hash()
+	logf("enforcing %s (%d rules, sha256 %x) on NFQUEUE %d, fail-%s", f.policyFile, len(p.Rules()), h[:8], f.cfg.Queue, map[bool]string{true: "closed", false: "open"}[f.cfg.FailClosed])
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	var poll, stats <-chan time.Time
+	if f.pollInterval > 0 {
+		t := time.NewTicker(f.pollInterval)
+		defer t.Stop()
+		poll = t.C
+	}
+	if f.statsEvery > 0 {
+		t := time.NewTicker(f.statsEvery)
+		defer t.Stop()
+		stats = t.C
+	}
+	lastMod := modTime(f.policyFile)
+	reload := func(why string) {
+		np, err := policy.Load(f.policyFile, cat)
+		if err != nil {
+			logf("reload (%s) rejected, the active policy stays: %v", why, err)
+			return
+		}
+		holder.Swap(np)
+		h := np.Hash()
+		logf("reloaded %s (%s): %d rules, sha256 %x", f.policyFile, why, len(np.Rules()), h[:8])
+	}
+	for {
+		select {
+		case s := <-sigs:
+			if s == syscall.SIGHUP {
+				reload("SIGHUP")
+				lastMod = modTime(f.policyFile)
+				continue
+			}
+			err := x.Stop()
+			printRunStats(stderr, x)
+			if err != nil {
+				logf("stop: %v", err)
+				return exitError
+			}
+			logf("stopped (%s); netfilter rules removed", s)
+			return exitOK
+		case <-poll:
+			if m := modTime(f.policyFile); !m.Equal(lastMod) {
+				lastMod = m
+				reload("file changed")
+			}
+		case <-stats:
+			printRunStats(stderr, x)
+		}
+	}
+}
+
+func modTime(path string) time.Time {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
+}
+
+func printRunStats(w io.Writer, x *enforce.Inline) {
+	s, es := x.Stats()
+	fmt.Fprintf(w, "weir run: queued %d, decided %d, enforced %d, injected %d (errors %d), flows %d live %d, verdict latency p50 ≤%v p99 ≤%v\n",
+		s.Queued, s.Decided, s.Enforced, s.Injected, s.InjectErrors, es.Flow.Created, es.Flow.Live,
+		s.Latency.Quantile(0.5), s.Latency.Quantile(0.99))
+}

@@ -1,0 +1,509 @@
+package enforce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/florianl/go-nfqueue/v2"
+
+	"github.com/weirnet/weir/internal/capture"
+	"github.com/weirnet/weir/internal/classify"
+	"github.com/weirnet/weir/internal/decode"
+	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dns"
+	"github.com/weirnet/weir/internal/engine"
+	"github.com/weirnet/weir/internal/enforce/inject"
+	"github.com/weirnet/weir/internal/flow"
+	"github.com/weirnet/weir/internal/policy"
+	"github.com/weirnet/weir/internal/record"
+)
+
+// Config configures the inline datapath.
+type Config struct {
+	Queue        uint16
+	QueuePackets int  // packets per connection sent to user space (both directions)
+	FailClosed   bool // without Weir listening, queued traffic is dropped instead of passed
+	IPv6         bool // also install ip6tables rules
+	// ShapeDevs are the devices whose egress is shaped for throttle rules.
+	ShapeDevs []string
+	// DecideAfter is how many packets a flow may take before it is
+	// decided with whatever the classifier knows by then.
+	DecideAfter uint64
+	// ActiveTimeout makes long flows emit periodic records.
+	Engine engine.Config
+	Logf   func(format string, args ...any)
+	// Now is the clock for schedules (tests inject one).
+	Now func() time.Time
+}
+
+// DefaultConfig returns the defaults for weir run.
+func DefaultConfig() Config {
+	ec := engine.DefaultConfig()
+	ec.Flow.ActiveTimeout = 5 * time.Minute
+	return Config{QueuePackets: 20, DecideAfter: 12, Engine: ec, IPv6: true}
+}
+
+// Deps are the components the datapath uses.
+type Deps struct {
+	Policy     *policy.Holder
+	Classifier *classify.Classifier
+	Records    record.Sink      // ended flows, may be nil
+	Events     record.EventSink // enforcement actions, may be nil
+	Sender     Sender           // sends injected packets; nil = raw sockets
+	// Observe, when set, receives each queued packet's verdict latency.
+	Observe func(time.Duration)
+}
+
+// Sender sends raw IP packets (injected notices and resets).
+type Sender interface {
+	Send(pkt []byte) error
+}
+
+// flowVerdict is what Weir decided for one flow; indexed by flow.ID.
+type flowVerdict struct {
+	decided  bool
+	verdict  policy.Verdict
+	mark     uint32
+	rule     string
+	shapeKey string // per-flow throttle class to release at the end
+}
+
+// Stats count the datapath's work.
+type Stats struct {
+	Queued, Accepted, Decided, Enforced, Injected, InjectErrors, VerdictErrors uint64
+	Latency                                                                     LatencyHist
+}
+
+// Inline is the NFQUEUE datapath. Use New, Start, Stop.
+type Inline struct {
+	cfg    Config
+	deps   Deps
+	rules  Rules
+	shaper *Shaper
+	nfq    *nfqueue.Nfqueue
+	cancel context.CancelFunc
+
+	mu       sync.Mutex // guards the engine and verdict state (one callback goroutine; Stats readers)
+	eng      *engine.Engine
+	verdicts []flowVerdict
+	rec      record.Record
+	in       policy.Input
+	dnsInfo  dissect.DNSInfo
+	icmp     *inject.Limiter
+	stats    Stats
+	started  atomic.Bool
+}
+
+// New builds the datapath; nothing is installed until Start.
+func New(cfg Config, deps Deps) (*Inline, error) {
+	if deps.Policy == nil || deps.Policy.Load() == nil {
+		return nil, errors.New("enforce: no policy")
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DecideAfter == 0 {
+		cfg.DecideAfter = 12
+	}
+	x := &Inline{cfg: cfg, deps: deps, icmp: inject.NewLimiter(10, 20, 4096)}
+	x.rules = Rules{Queue: cfg.Queue, QueuePackets: cfg.QueuePackets, FailClosed: cfg.FailClosed, IPv6: cfg.IPv6}
+	var err error
+	x.eng, err = engine.New(cfg.Engine, deps.Classifier, x.flowEnded)
+	if err != nil {
+		return nil, err
+	}
+	if x.deps.Sender == nil {
+		s, err := inject.NewSender(markAllow)
+		if err != nil {
+			return nil, fmt.Errorf("enforce: unable to open raw sockets for notices: %w", err)
+		}
+		x.deps.Sender = s
+	}
+	return x, nil
+}
+
+// Start installs the netfilter rules and starts answering the queue.
+func (x *Inline) Start(ctx context.Context) error {
+	if hasThrottle(x.deps.Policy.Load()) {
+		if len(x.cfg.ShapeDevs) == 0 {
+			return errors.New("enforce: the policy throttles but no device to shape was given (use --shape DEV,...)")
+		}
+		s, err := NewShaper(x.cfg.ShapeDevs)
+		if err != nil {
+			return err
+		}
+		x.shaper = s
+	}
+	nfq, err := nfqueue.Open(&nfqueue.Config{
+		NfQueue:      x.cfg.Queue,
+		MaxPacketLen: 0xffff,
+		MaxQueueLen:  4096,
+		Copymode:     nfqueue.NfQnlCopyPacket,
+		WriteTimeout: 100 * time.Millisecond,
+	})
+	if err != nil {
+		x.closeShaper()
+		return fmt.Errorf("enforce: open NFQUEUE %d: %w", x.cfg.Queue, err)
+	}
+	x.nfq = nfq
+	ctx, x.cancel = context.WithCancel(ctx)
+	if err := nfq.RegisterWithErrorFunc(ctx, x.handle, x.handleErr); err != nil {
+		nfq.Close()
+		x.closeShaper()
+		return fmt.Errorf("enforce: register on NFQUEUE %d: %w", x.cfg.Queue, err)
+	}
+	// The queue listens before the rules send anything to it.
+	if err := x.rules.Install(); err != nil {
+		x.cancel()
+		nfq.Close()
+		x.closeShaper()
+		return err
+	}
+	x.started.Store(true)
+	go x.expireLoop(ctx)
+	return nil
+}
+
+func hasThrottle(p *policy.Policy) bool {
+	for _, r := range p.Rules() {
+		if r.Action == policy.Throttle {
+			return true
+		}
+	}
+	return false
+}
+
+// Stop removes the rules, stops the queue and flushes the remaining flows.
+func (x *Inline) Stop() error {
+	err := x.rules.Remove()
+	if x.cancel != nil {
+		x.cancel()
+	}
+	if x.nfq != nil {
+		x.nfq.Close()
+	}
+	x.mu.Lock()
+	x.eng.Flush()
+	x.mu.Unlock()
+	x.closeShaper()
+	return err
+}
+
+func (x *Inline) closeShaper() {
+	if x.shaper != nil {
+		x.shaper.Close()
+		x.shaper = nil
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (x *Inline) Stats() (Stats, engine.Stats) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.stats, x.eng.Stats()
+}
+
+func (x *Inline) expireLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			x.mu.Lock()
+			x.eng.Expire(now.UnixNano())
+			x.mu.Unlock()
+		}
+	}
+}
+
+func (x *Inline) handleErr(err error) int {
+	if ctx := x.cancel; ctx == nil {
+		return 1
+	}
+	x.cfg.Logf("enforce: nfqueue: %v", err)
+	return 0 // keep reading: a burst that overflowed the socket is not fatal
+}
+
+// handle answers one queued packet.
+func (x *Inline) handle(a nfqueue.Attribute) int {
+	start := time.Now()
+	if a.PacketID == nil || a.Payload == nil {
+		return 0
+	}
+	id := *a.PacketID
+	x.mu.Lock()
+	verdict, mark := x.decidePacket(*a.Payload, start)
+	x.mu.Unlock()
+	var err error
+	if mark != 0 {
+		err = x.nfq.SetVerdictWithOption(id, verdict, nfqueue.WithMark(mark))
+	} else {
+		err = x.nfq.SetVerdict(id, verdict)
+	}
+	lat := time.Since(start)
+	x.mu.Lock()
+	if err != nil {
+		x.stats.VerdictErrors++
+	}
+	x.stats.Latency.Add(lat)
+	x.mu.Unlock()
+	if x.deps.Observe != nil {
+		x.deps.Observe(lat)
+	}
+	return 0
+}
+
+// decidePacket runs the engine on one packet and returns the NFQUEUE
+// verdict and the mark to set (0: none).
+func (x *Inline) decidePacket(payload []byte, now time.Time) (int, uint32) {
+	x.stats.Queued++
+	pkt := capture.Packet{Data: payload, WireLen: len(payload), TS: now.UnixNano(), LinkType: capture.LinkRaw}
+	seen := x.eng.Process(&pkt)
+	if seen == nil {
+		x.stats.Accepted++
+		return nfqueue.NfAccept, 0
+	}
+	v := x.verdictState(seen.ID)
+	if seen.Class != nil && isDNS(seen) {
+		// DNS is decided per query: one socket may ask for many names.
+		return x.dnsQuery(seen, payload, now)
+	}
+	if !v.decided {
+		if !x.ready(seen) {
+			x.stats.Accepted++
+			return nfqueue.NfAccept, 0
+		}
+		x.decide(seen, v, payload, now)
+	}
+	return nfqueue.NfRepeat, v.mark
+}
+
+func (x *Inline) verdictState(id flow.ID) *flowVerdict {
+	for int(id) >= len(x.verdicts) {
+		x.verdicts = append(x.verdicts, flowVerdict{})
+		x.verdicts = x.verdicts[:cap(x.verdicts)]
+	}
+	return &x.verdicts[id]
+}
+
+// ready: the classifier knows enough to apply the policy.
+func (x *Inline) ready(s *engine.Seen) bool {
+	r := s.Class
+	if r == nil || r.Final {
+		return true
+	}
+	if r.Confidence == classify.ConfDPI && (r.Host != "" || r.App != "") {
+		return true
+	}
+	f := s.Flow
+	return f.Side[0].Packets+f.Side[1].Packets >= x.cfg.DecideAfter
+}
+
+func isDNS(s *engine.Seen) bool {
+	p := s.Class.Meta.Proto
+	return (p == dissect.DNS) && s.Dir == flow.FromClient && len(s.Parsed.Payload) > 0
+}
+
+// decide evaluates the policy for the flow and carries out the action on
+// the deciding packet.
+func (x *Inline) decide(s *engine.Seen, v *flowVerdict, payload []byte, now time.Time) {
+	pol := x.deps.Policy.Load()
+	x.in.Time = x.cfg.Now()
+	policy.FlowInput(&x.in, s.Flow, s.Class)
+	verdict, why := pol.Evaluate(&x.in)
+	x.stats.Decided++
+	v.decided, v.verdict, v.rule = true, verdict, why.Name
+	switch verdict {
+	case policy.Allow:
+		v.mark = markAllow
+		return
+	case policy.Throttle:
+		v.mark = x.throttleMark(pol, why, s)
+		x.event(s, v, "none", now)
+		return
+	}
+	v.mark = markDrop
+	notice := "none"
+	if verdict != policy.Drop {
+		notice = x.announce(s, verdict, why.Name, pol.Notice(), payload)
+	}
+	x.event(s, v, notice, now)
+}
+
+// announce sends the notice for a block or reset and names it.
+func (x *Inline) announce(s *engine.Seen, verdict policy.Verdict, rule, notice string, payload []byte) string {
+	p := s.Parsed
+	host := ""
+	if s.Class != nil {
+		host = s.Class.Host
+	}
+	switch {
+	case verdict == policy.Block && p.Proto == 6 && s.Class != nil && isHTTP(s.Class.Meta.Proto) &&
+		s.Dir == flow.FromClient && len(p.Payload) > 0:
+		toClient, toServer := inject.HTTPBlock(payload, p, rule, notice, host)
+		if toClient != nil {
+			for _, seg := range toClient {
+				x.send(seg)
+			}
+			x.send(toServer)
+			return "http-451"
+		}
+		fallthrough
+	case p.Proto == 6:
+		toA, toB := inject.TCPReset(payload, p, rule, notice)
+		if toA == nil {
+			return "none"
+		}
+		x.send(toA)
+		x.send(toB)
+		return "tcp-reset"
+	default:
+		if !x.icmp.Allow(s.Flow.Key.Addr(s.Flow.ClientIsLo), time.Now()) {
+			return "icmp-rate-limited"
+		}
+		if pkt := inject.ICMPProhibited(payload, p, netip.Addr{}); pkt != nil {
+			x.send(pkt)
+			return "icmp-prohibited"
+		}
+		return "none"
+	}
+}
+
+func isHTTP(p dissect.Proto) bool {
+	return p == dissect.HTTP || p == dissect.HTTPProxy || p == dissect.HTTPConnect
+}
+
+// dnsQuery evaluates one DNS query on its own and answers blocked ones.
+func (x *Inline) dnsQuery(s *engine.Seen, payload []byte, now time.Time) (int, uint32) {
+	msg := s.Parsed.Payload
+	if s.Parsed.Proto == 6 {
+		if len(msg) < 2 {
+			return nfqueue.NfAccept, 0
+		}
+		msg = msg[2:]
+	}
+	x.dnsInfo = dissect.DNSInfo{}
+	qname, err := dns.Parse(msg, &x.dnsInfo)
+	if err != nil || qname == "" {
+		x.stats.Accepted++
+		return nfqueue.NfAccept, 0
+	}
+	pol := x.deps.Policy.Load()
+	x.in.Time = x.cfg.Now()
+	policy.FlowInput(&x.in, s.Flow, s.Class)
+	x.in.Host, x.in.DNSQName, x.in.SNI = qname, qname, ""
+	verdict, why := pol.Evaluate(&x.in)
+	x.stats.Decided++
+	if verdict == policy.Allow || verdict == policy.Throttle {
+		x.stats.Accepted++
+		return nfqueue.NfAccept, 0
+	}
+	v := flowVerdict{decided: true, verdict: verdict, rule: why.Name}
+	notice := "none"
+	if verdict != policy.Drop {
+		d := pol.DNS()
+		ans := inject.DNSAnswer{TTL: d.TTL}
+		if d.BlockAnswer == policy.AnswerSinkhole {
+			ans.A, ans.AAAA = d.SinkholeA, d.SinkholeAAAA
+		}
+		ede := d.EDE
+		if ede == 0 {
+			ede = 15
+		}
+		if resp, err := inject.DNSBlock(payload, s.Parsed, why.Name, pol.Notice(), ede, ans); err == nil {
+			x.send(resp)
+			notice = "dns-ede"
+		}
+	}
+	r := *s.Class
+	r.Host = qname
+	sc := *s
+	sc.Class = &r
+	x.event(&sc, &v, notice, now)
+	// Drop this query only; the next one on this socket is decided anew.
+	return nfqueue.NfDrop, 0
+}
+
+func (x *Inline) throttleMark(pol *policy.Policy, why policy.Why, s *engine.Seen) uint32 {
+	if x.shaper == nil || why.Rule < 0 {
+		return markAllow
+	}
+	rules := pol.Rules()
+	if why.Rule >= len(rules) {
+		return markAllow
+	}
+	r := rules[why.Rule]
+	key := "rule:" + r.Name
+	if r.Per == policy.PerFlow {
+		key = "flow:" + strconv.Itoa(int(s.ID))
+		x.verdictState(s.ID).shapeKey = key
+	}
+	m, err := x.shaper.Class(key, r.Rate)
+	if err != nil {
+		x.cfg.Logf("enforce: throttle %s: %v", key, err)
+		return markAllow
+	}
+	return m
+}
+
+func (x *Inline) send(pkt []byte) {
+	if pkt == nil {
+		return
+	}
+	if err := x.deps.Sender.Send(pkt); err != nil {
+		x.stats.InjectErrors++
+		x.cfg.Logf("enforce: inject: %v", err)
+		return
+	}
+	x.stats.Injected++
+}
+
+func (x *Inline) event(s *engine.Seen, v *flowVerdict, notice string, now time.Time) {
+	x.stats.Enforced++
+	if x.deps.Events == nil {
+		return
+	}
+	f := s.Flow
+	c := netip.AddrPortFrom(f.Key.Addr(f.ClientIsLo), f.ClientPort())
+	sv := netip.AddrPortFrom(f.Key.Addr(!f.ClientIsLo), f.ServerPort())
+	e := record.Event{Time: now, L4: f.Key.Proto, Client: c.String(), Server: sv.String(),
+		Rule: v.rule, Action: v.verdict.String(), Notice: notice}
+	if r := s.Class; r != nil {
+		e.Protocol, e.App, e.Host = r.Meta.Proto.String(), r.App, r.Host
+	}
+	if err := x.deps.Events.Event(&e); err != nil {
+		x.cfg.Logf("enforce: event: %v", err)
+	}
+}
+
+// flowEnded writes the flow's record and forgets its verdict.
+func (x *Inline) flowEnded(e *engine.FlowEnd) {
+	v := x.verdictState(e.ID)
+	if x.deps.Records != nil {
+		x.rec.FromFlow(e.Flow, e.Class, e.Reason)
+		if v.decided {
+			x.rec.Verdict, x.rec.Rule = v.verdict.String(), v.rule
+			if x.rec.Rule == "" {
+				x.rec.Rule = "default"
+			}
+		}
+		x.deps.Records.Write(&x.rec)
+	}
+	if v.shapeKey != "" && x.shaper != nil {
+		x.shaper.Release(v.shapeKey)
+	}
+	*v = flowVerdict{}
+}
+
+var _ = decode.OK

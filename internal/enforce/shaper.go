@@ -1,0 +1,119 @@
+package enforce
+
+import (
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Shaper throttles marked connections with an HTB qdisc on each shaped
+// device: one class per throttle key (a rule for per: group, a flow for
+// per: flow), selected by a tc fw filter on the connection's mark. Each
+// device shapes the traffic leaving through it, so a router shaping both
+// its client- and server-facing devices limits each direction to the rate.
+type Shaper struct {
+	mu      sync.Mutex
+	devs    []string
+	classes map[string]uint32 // key -> mark
+	free    []uint32
+}
+
+// maxClasses is how many throttle classes may exist at once (the mark's
+// low byte).
+const maxClasses = 256
+
+const htbHandle = "57"
+
+// NewShaper installs the root HTB qdisc on every device (replacing what was
+// there; Close restores the default).
+func NewShaper(devs []string) (*Shaper, error) {
+	s := &Shaper{devs: devs, classes: map[string]uint32{}}
+	for i := maxClasses - 1; i >= 0; i-- {
+		s.free = append(s.free, markThrottleBase+uint32(i))
+	}
+	for _, d := range devs {
+		if err := tc("qdisc", "replace", "dev", d, "root", "handle", htbHandle+":", "htb", "default", "1"); err != nil {
+			s.Close()
+			return nil, err
+		}
+		// Unthrottled traffic: a default class with no practical limit.
+		if err := tc("class", "replace", "dev", d, "parent", htbHandle+":", "classid", htbHandle+":1", "htb", "rate", "100gbit"); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func classID(mark uint32) string {
+	return htbHandle + ":" + strconv.FormatUint(uint64(mark-markThrottleBase+0x10), 16)
+}
+
+// Class returns the mark for key, creating its class at rateBits (bits per
+// second) on first use.
+func (s *Shaper) Class(key string, rateBits uint64) (uint32, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.classes[key]; ok {
+		return m, nil
+	}
+	if len(s.free) == 0 {
+		return 0, fmt.Errorf("enforce: all %d throttle classes in use", maxClasses)
+	}
+	m := s.free[len(s.free)-1]
+	rate := strconv.FormatUint(max(rateBits, 8000), 10) + "bit"
+	// A burst of a few packets keeps TCP's rate close to the configured
+	// one without letting it exceed it for long.
+	burst := strconv.FormatUint(max(rateBits/8/50, 3200), 10) // ~20 ms of traffic, at least two full frames
+	for _, d := range s.devs {
+		if err := tc("class", "replace", "dev", d, "parent", htbHandle+":", "classid", classID(m),
+			"htb", "rate", rate, "ceil", rate, "burst", burst, "cburst", burst); err != nil {
+			return 0, err
+		}
+		if err := tc("filter", "replace", "dev", d, "parent", htbHandle+":", "protocol", "all", "prio", "1",
+			"handle", "0x"+strconv.FormatUint(uint64(m), 16), "fw", "flowid", classID(m)); err != nil {
+			return 0, err
+		}
+	}
+	s.free = s.free[:len(s.free)-1]
+	s.classes[key] = m
+	return m, nil
+}
+
+// Release removes key's class (per-flow classes, when the flow ends).
+func (s *Shaper) Release(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.classes[key]
+	if !ok {
+		return
+	}
+	for _, d := range s.devs {
+		tc("filter", "del", "dev", d, "parent", htbHandle+":", "protocol", "all", "prio", "1",
+			"handle", "0x"+strconv.FormatUint(uint64(m), 16), "fw")
+		tc("class", "del", "dev", d, "classid", classID(m))
+	}
+	delete(s.classes, key)
+	s.free = append(s.free, m)
+}
+
+// Close removes the qdiscs.
+func (s *Shaper) Close() error {
+	var first error
+	for _, d := range s.devs {
+		if err := tc("qdisc", "del", "dev", d, "root", "handle", htbHandle+":"); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func tc(args ...string) error {
+	out, err := exec.Command("tc", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("enforce: tc %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
