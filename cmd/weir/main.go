@@ -33,6 +33,8 @@ func init() {
 		{"inspect", "read captures, track and classify flows, print one line per flow", cmdInspect},
 		{"policy", "check, show and dry-run policies", cmdPolicy},
 		{"run", "enforce a policy inline on this Linux router (NFQUEUE)", cmdRun},
+		{"probe", "measure interference with targets from the user's side and say what kind it is", cmdProbe},
+		{"probe-control", "serve the control measurements probes compare against", cmdProbeControl},
 		{"version", "print the version", cmdVersion},
 		{"help", "show help for weir or a command", cmdHelp},
 	}

@@ -28,6 +28,7 @@ type runFlags struct {
 	noIPv6       bool
 	statsEvery   time.Duration
 	pollInterval time.Duration
+	clockStart   string
 	cfg          enforce.Config
 }
 
@@ -46,6 +47,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	qn := fs.Uint("queue", 0, "NFQUEUE number")
 	fs.IntVar(&f.cfg.QueuePackets, "queue-packets", f.cfg.QueuePackets, "packets of each connection (both directions) sent to Weir before the kernel carries the verdict alone")
 	fs.DurationVar(&f.statsEvery, "stats-every", 0, "print datapath counters to stderr at this interval (0 = at exit only)")
+	fs.StringVar(&f.clockStart, "clock-start", "", "testing aid: schedules see a clock that starts at this RFC 3339 time and runs in real time")
 	fs.DurationVar(&f.pollInterval, "reload-poll", 2*time.Second, "how often the policy file is checked for changes (0 = only on SIGHUP)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: weir run --policy FILE [flags]\n\nEnforces the policy inline on this Linux router: installs an iptables chain (WEIR) that\nqueues the first packets of each forwarded connection to Weir, which classifies them and\ncarries each verdict to the connection with a packet mark. SIGHUP or a change of the file\nreloads the policy; a bad file is rejected and the old policy stays active. SIGINT/SIGTERM\nremove the rules and exit.\n\nFlags:")
@@ -59,6 +61,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	f.cfg.Queue = uint16(*qn)
 	f.cfg.IPv6 = !f.noIPv6
+	if f.clockStart != "" {
+		t0, err := time.Parse(time.RFC3339, f.clockStart)
+		if err != nil {
+			fmt.Fprintf(stderr, "weir run: --clock-start: %v\n", err)
+			return exitUsage
+		}
+		wall := time.Now()
+		f.cfg.Now = func() time.Time { return t0.Add(time.Since(wall)) }
+	}
 	if f.shape != "" {
 		f.cfg.ShapeDevs = strings.Split(f.shape, ",")
 	}

@@ -17,8 +17,8 @@ import (
 	"github.com/weirnet/weir/internal/decode"
 	"github.com/weirnet/weir/internal/dissect"
 	"github.com/weirnet/weir/internal/dissect/dns"
-	"github.com/weirnet/weir/internal/engine"
 	"github.com/weirnet/weir/internal/enforce/inject"
+	"github.com/weirnet/weir/internal/engine"
 	"github.com/weirnet/weir/internal/flow"
 	"github.com/weirnet/weir/internal/policy"
 	"github.com/weirnet/weir/internal/record"
@@ -77,7 +77,7 @@ type flowVerdict struct {
 // Stats count the datapath's work.
 type Stats struct {
 	Queued, Accepted, Decided, Enforced, Injected, InjectErrors, VerdictErrors uint64
-	Latency                                                                     LatencyHist
+	Latency                                                                    LatencyHist
 }
 
 // Inline is the NFQUEUE datapath. Use New, Start, Stop.
@@ -137,7 +137,7 @@ func (x *Inline) Start(ctx context.Context) error {
 		if len(x.cfg.ShapeDevs) == 0 {
 			return errors.New("enforce: the policy throttles but no device to shape was given (use --shape DEV,...)")
 		}
-		s, err := NewShaper(x.cfg.ShapeDevs)
+		s, err := NewShaper(x.cfg.ShapeDevs, x.cfg.IPv6)
 		if err != nil {
 			return err
 		}
@@ -351,17 +351,20 @@ func (x *Inline) announce(s *engine.Seen, verdict policy.Verdict, rule, notice s
 	switch {
 	case verdict == policy.Block && p.Proto == 6 && s.Class != nil && isHTTP(s.Class.Meta.Proto) &&
 		s.Dir == flow.FromClient && len(p.Payload) > 0:
-		toClient, toServer := inject.HTTPBlock(payload, p, rule, notice, host)
+		toClient, _ := inject.HTTPBlock(payload, p, rule, notice, host)
 		if toClient != nil {
 			for _, seg := range toClient {
 				x.send(seg)
 			}
+			// The request is dropped, so the server still expects its
+			// first byte: reset it at that sequence number.
+			_, toServer := x.resetUndelivered(payload, p, rule, notice)
 			x.send(toServer)
 			return "http-451"
 		}
 		fallthrough
 	case p.Proto == 6:
-		toA, toB := inject.TCPReset(payload, p, rule, notice)
+		toA, toB := x.resetUndelivered(payload, p, rule, notice)
 		if toA == nil {
 			return "none"
 		}
@@ -378,6 +381,18 @@ func (x *Inline) announce(s *engine.Seen, verdict policy.Verdict, rule, notice s
 		}
 		return "none"
 	}
+}
+
+// resetUndelivered builds the two resets for a segment Weir drops: the
+// receiver never saw its payload, so its RST must carry the segment's own
+// sequence number (RFC 5961 3.2 would otherwise answer a challenge ACK).
+func (x *Inline) resetUndelivered(payload []byte, p *decode.Parsed, rule, notice string) (toSender, toReceiver []byte) {
+	q := *p
+	q.Payload = nil
+	if q.TCPFlags&0x03 != 0 { // SYN or FIN occupy a sequence number
+		q.TCPFlags &^= 0x03
+	}
+	return inject.TCPReset(payload, &q, rule, notice)
 }
 
 func isHTTP(p dissect.Proto) bool {
@@ -506,4 +521,3 @@ func (x *Inline) flowEnded(e *engine.FlowEnd) {
 	*v = flowVerdict{}
 }
 
-var _ = decode.OK

@@ -189,3 +189,216 @@ func TestInline_block(t *testing.T) {
 		waitEvent(t, weir, "casino-royal.test", "drop", "none")
 	})
 }
+
+// TestInline_quic: a blocked QUIC connection is dropped and answered with
+// ICMP administratively-prohibited; an allowed one completes.
+func TestInline_quic(t *testing.T) {
+	n := testnet.New(t)
+	n.StartHTTP3()
+	weir, _ := startWeir(t, n, blockPolicy)
+	if r, err := n.HTTP3Get("https://allowed.test/", testnet.ServerIP4); err != nil || r.Status != 200 {
+		t.Fatalf("allowed HTTP/3: %+v %v", r, err)
+	}
+	capture := n.StartCapture(n.Client, "eth0", "icmp")
+	start := time.Now()
+	r, err := n.HTTP3Get("https://blocked.test/", testnet.ServerIP4)
+	path, _, _ := capture.Stop()
+	if err == nil {
+		t.Fatalf("blocked HTTP/3 got %+v", r)
+	}
+	t.Logf("blocked HTTP/3 failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	pk, perr := testnet.ReadPcap(path)
+	found := false
+	for _, p := range pk {
+		// Ethernet(14) + IPv4(20): ICMP type 3 code 13.
+		if len(p.Data) > 36 && p.Data[23] == 1 && p.Data[34] == 3 && p.Data[35] == 13 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no ICMP administratively-prohibited reached the client (%d packets, %v)", len(pk), perr)
+	}
+	waitEvent(t, weir, "blocked.test", "block", "icmp-prohibited")
+}
+
+// TestInline_schedule: a rule with a time window applies from its start
+// on, with the clock injected through --clock-start.
+func TestInline_schedule(t *testing.T) {
+	n := testnet.New(t)
+	n.StartWeb()
+	const pol = `notice: ` + notice + `
+rules:
+  - name: night
+    match: { host: allowed.test }
+    when: { from: "00:00", to: "06:00", tz: Europe/Minsk }
+    action: block
+default: allow
+`
+	// 23:59:57 in Minsk (UTC+3): three seconds before the window opens.
+	startWeir(t, n, pol, "--clock-start", "2026-11-27T20:59:57Z")
+	if r, _ := n.Curl("http://allowed.test/", "--resolve", "allowed.test:80:"+testnet.ServerIP4.String()); r.Status != 200 {
+		t.Fatalf("before the window: status %d, want 200", r.Status)
+	}
+	time.Sleep(3500 * time.Millisecond)
+	if r, _ := n.Curl("http://allowed.test/", "--resolve", "allowed.test:80:"+testnet.ServerIP4.String()); r.Status != 451 {
+		t.Fatalf("inside the window: status %d, want 451", r.Status)
+	}
+}
+
+// TestInline_reload: a policy change under traffic applies to new flows
+// while a transfer in progress completes intact.
+func TestInline_reload(t *testing.T) {
+	n := testnet.New(t)
+	n.StartWeb()
+	weir, pf := startWeir(t, n, blockPolicy)
+	srv := testnet.ServerIP4.String()
+	const size = 64 << 20
+	type res struct {
+		r   *testnet.CurlResult
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		r, err := n.Curl(fmt.Sprintf("http://allowed.test/big?bytes=%d", size), "--resolve", "allowed.test:80:"+srv, "--limit-rate", "20M", "-o", "/dev/null")
+		done <- res{r, err}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	newPol := strings.Replace(blockPolicy, `host: ["blocked.test", "*.blocked.test"]`, `host: ["blocked.test", "*.blocked.test", "allowed.test"]`, 1)
+	if err := os.WriteFile(pf, []byte(newPol), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(weir.Stderr(), "reloaded") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r, _ := n.Curl("http://allowed.test/", "--resolve", "allowed.test:80:"+srv); r.Status != 451 {
+		t.Errorf("new flow after reload: status %d, want 451", r.Status)
+	}
+	// A broken file is rejected and the active policy stays.
+	os.WriteFile(pf, []byte("rules: [\n"), 0o644)
+	time.Sleep(600 * time.Millisecond)
+	if !strings.Contains(weir.Stderr(), "rejected") {
+		t.Errorf("bad policy not reported: %s", weir.Stderr())
+	}
+	if r, _ := n.Curl("http://blocked.test/", "--resolve", "blocked.test:80:"+srv); r.Status != 451 {
+		t.Errorf("after a rejected reload: status %d, want 451", r.Status)
+	}
+	got := <-done
+	if got.err != nil || got.r.Status != 200 || got.r.Size != size {
+		t.Errorf("transfer across the reload: status %d, %d of %d bytes, %v %s", got.r.Status, got.r.Size, size, got.err, got.r.Err)
+	}
+}
+
+// TestInline_throttle: a throttled flow holds the configured rate within
+// ±20% while an unthrottled one runs at line rate.
+func TestInline_throttle(t *testing.T) {
+	n := testnet.New(t)
+	n.StartWeb()
+	const rate = 8_000_000 // bits/s = 1 MB/s
+	pol := fmt.Sprintf(`notice: %s
+rules:
+  - name: slow
+    match: { host: allowed.test }
+    action: throttle
+    rate: %dbit
+default: allow
+`, notice, rate)
+	weir, _ := startWeir(t, n, pol, "--shape", testnet.RouterClientIf+","+testnet.RouterServerIf)
+	srv := testnet.ServerIP4.String()
+	speed, r, err := n.Throughput("http://allowed.test/big?bytes=4000000", "--resolve", "allowed.test:80:"+srv)
+	if err != nil || r.Status != 200 {
+		t.Fatalf("throttled transfer: %v %+v", err, r)
+	}
+	want := float64(rate) / 8
+	t.Logf("throttled at %.0f bytes/s (want %.0f ±20%%)", speed, want)
+	if speed < 0.8*want || speed > 1.2*want {
+		for _, dev := range []string{testnet.RouterClientIf, testnet.RouterServerIf} {
+			out, _, _ := n.Run(n.Router, "tc", "-s", "class", "show", "dev", dev)
+			f, _, _ := n.Run(n.Router, "tc", "filter", "show", "dev", dev)
+			t.Logf("%s classes:\n%s\nfilters:\n%s", dev, out, f)
+		}
+		ipt, _, _ := n.Run(n.Router, "iptables", "-w", "-v", "-n", "-L", "WEIR")
+		t.Logf("WEIR:\n%s\nweir stderr: %s\nevents: %s", ipt, weir.Stderr(), weir.Stdout())
+		t.Errorf("throttled rate %.0f bytes/s outside %.0f ±20%%", speed, want)
+	}
+	fast, r, err := n.Throughput("http://other.test/big?bytes=20000000", "--resolve", "other.test:80:"+srv)
+	if err != nil || r.Status != 200 || fast < 4*want {
+		out, _, _ := n.Run(n.Router, "tc", "-s", "class", "show", "dev", testnet.RouterClientIf)
+		f, _, _ := n.Run(n.Router, "tc", "filter", "show", "dev", testnet.RouterClientIf)
+		t.Logf("classes:\n%s\nfilters:\n%s\nevents: %s", out, f, weir.Stdout())
+		t.Errorf("unthrottled transfer: %.0f bytes/s %v %+v", fast, err, r)
+	}
+	waitEvent(t, weir, "allowed.test", "throttle", "none")
+}
+
+// TestInline_failOpenClosed: killing Weir (SIGKILL, no cleanup) mid-
+// transfer lets traffic through by default (queue bypass) and stops new
+// connections with --fail-closed; --cleanup then removes the stale rules
+// and a new weir run refuses to start over them before that.
+func TestInline_failOpenClosed(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		extra     []string
+		newConnOK bool
+	}{
+		{"fail-open", nil, true},
+		{"fail-closed", []string{"--fail-closed"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := testnet.New(t)
+			n.StartWeb()
+			weir, pf := startWeir(t, n, blockPolicy, tc.extra...)
+			srv := testnet.ServerIP4.String()
+			const size = 30 << 20
+			done := make(chan *testnet.CurlResult, 1)
+			go func() {
+				r, _ := n.Curl(fmt.Sprintf("http://allowed.test/big?bytes=%d", size), "--resolve", "allowed.test:80:"+srv, "--limit-rate", "15M", "-o", "/dev/null", "--max-time", "20")
+				done <- r
+			}()
+			time.Sleep(700 * time.Millisecond)
+			weir.Kill()
+			r := <-done
+			// The transfer was decided (allowed, marked) before the kill:
+			// the kernel carries it either way.
+			if r.Status != 200 || r.Size != size {
+				t.Errorf("transfer across the kill: status %d, %d of %d bytes (%s)", r.Status, r.Size, size, r.Err)
+			}
+			nr, _ := n.Curl("http://allowed.test/", "--resolve", "allowed.test:80:"+srv, "--max-time", "3")
+			if ok := nr.Status == 200; ok != tc.newConnOK {
+				t.Errorf("new connection after the kill: status %d exit %d, want ok=%v", nr.Status, nr.ExitCode, tc.newConnOK)
+			}
+			// The rules are stale now: a new weir refuses, --cleanup fixes it.
+			out, errOut, err := n.Run(n.Router, weirBin, "run", "--policy", pf)
+			if err == nil || !strings.Contains(errOut, "--cleanup") {
+				t.Errorf("weir run over stale rules: err %v\n%s%s", err, out, errOut)
+			}
+			if _, errOut, err := n.Run(n.Router, weirBin, "run", "--cleanup"); err != nil {
+				t.Fatalf("--cleanup: %v %s", err, errOut)
+			}
+			if _, _, err := n.Run(n.Router, "iptables", "-w", "-n", "-L", "WEIR"); err == nil {
+				t.Errorf("WEIR chain still present after --cleanup")
+			}
+		})
+	}
+}
+
+// TestInline_cleanExit: SIGTERM removes every rule Weir installed.
+func TestInline_cleanExit(t *testing.T) {
+	n := testnet.New(t)
+	weir, _ := startWeir(t, n, blockPolicy)
+	if err := weir.Stop(); err != nil {
+		t.Logf("stop: %v", err)
+	}
+	for _, tool := range []string{"iptables", "ip6tables"} {
+		if _, _, err := n.Run(n.Router, tool, "-w", "-n", "-L", "WEIR"); err == nil {
+			t.Errorf("%s: WEIR chain left after SIGTERM", tool)
+		}
+		out, _, _ := n.Run(n.Router, tool, "-w", "-S", "FORWARD")
+		if strings.Contains(out, "WEIR") {
+			t.Errorf("%s: FORWARD still jumps to WEIR: %s", tool, out)
+		}
+	}
+	if !strings.Contains(weir.Stderr(), "rules removed") {
+		t.Errorf("no clean-exit message: %s", weir.Stderr())
+	}
+}

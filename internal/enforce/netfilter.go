@@ -96,6 +96,7 @@ func (r Rules) Remove() error {
 		for exec.Command(t, "-w", "-D", "FORWARD", "-j", Chain).Run() == nil {
 		}
 		exec.Command(t, "-w", "-F", Chain).Run()
+		removeShapeChain(t)
 		if out, err := exec.Command(t, "-w", "-X", Chain).CombinedOutput(); err != nil &&
 			!strings.Contains(string(out), "No chain") && !strings.Contains(string(out), "does not exist") && first == nil {
 			first = fmt.Errorf("enforce: %s -X %s: %v: %s", t, Chain, err, strings.TrimSpace(string(out)))

@@ -10,12 +10,16 @@ import (
 
 // Shaper throttles marked connections with an HTB qdisc on each shaped
 // device: one class per throttle key (a rule for per: group, a flow for
-// per: flow), selected by a tc fw filter on the connection's mark. Each
-// device shapes the traffic leaving through it, so a router shaping both
-// its client- and server-facing devices limits each direction to the rate.
+// per: flow). Packets reach their class through skb->priority, set from the
+// connection's mark by an iptables CLASSIFY rule in the mangle table's
+// POSTROUTING hook (chain WEIRSHAPE): these kernels build neither tc's fw
+// classifier nor u32's mark match. Each device shapes the traffic leaving
+// through it, so a router shaping both its client- and server-facing
+// devices limits each direction to the rate.
 type Shaper struct {
 	mu      sync.Mutex
 	devs    []string
+	tools   []string // iptables, ip6tables
 	classes map[string]uint32 // key -> mark
 	free    []uint32
 }
@@ -28,8 +32,22 @@ const htbHandle = "57"
 
 // NewShaper installs the root HTB qdisc on every device (replacing what was
 // there; Close restores the default).
-func NewShaper(devs []string) (*Shaper, error) {
-	s := &Shaper{devs: devs, classes: map[string]uint32{}}
+func NewShaper(devs []string, ipv6 bool) (*Shaper, error) {
+	s := &Shaper{devs: devs, classes: map[string]uint32{}, tools: []string{"iptables"}}
+	if ipv6 {
+		s.tools = append(s.tools, "ip6tables")
+	}
+	for _, t := range s.tools {
+		removeShapeChain(t)
+		if err := ipt(t, "-t", "mangle", "-N", ShapeChain); err != nil {
+			s.Close()
+			return nil, err
+		}
+		if err := ipt(t, "-t", "mangle", "-A", "POSTROUTING", "-j", ShapeChain); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	for i := maxClasses - 1; i >= 0; i-- {
 		s.free = append(s.free, markThrottleBase+uint32(i))
 	}
@@ -39,7 +57,7 @@ func NewShaper(devs []string) (*Shaper, error) {
 			return nil, err
 		}
 		// Unthrottled traffic: a default class with no practical limit.
-		if err := tc("class", "replace", "dev", d, "parent", htbHandle+":", "classid", htbHandle+":1", "htb", "rate", "100gbit"); err != nil {
+		if err := tc("class", "replace", "dev", d, "parent", htbHandle+":", "classid", htbHandle+":1", "htb", "rate", "10gbit", "burst", "1m", "cburst", "1m"); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -49,6 +67,29 @@ func NewShaper(devs []string) (*Shaper, error) {
 
 func classID(mark uint32) string {
 	return htbHandle + ":" + strconv.FormatUint(uint64(mark-markThrottleBase+0x10), 16)
+}
+
+// ShapeChain is the mangle-table chain that maps throttle marks to classes.
+const ShapeChain = "WEIRSHAPE"
+
+func classifyRule(op string, m uint32) []string {
+	return []string{"-t", "mangle", op, ShapeChain, "-m", "mark", "--mark", "0x" + strconv.FormatUint(uint64(m), 16) + "/0xffff",
+		"-j", "CLASSIFY", "--set-class", classID(m)}
+}
+
+func removeShapeChain(tool string) {
+	for ipt(tool, "-t", "mangle", "-D", "POSTROUTING", "-j", ShapeChain) == nil {
+	}
+	ipt(tool, "-t", "mangle", "-F", ShapeChain)
+	ipt(tool, "-t", "mangle", "-X", ShapeChain)
+}
+
+func ipt(tool string, args ...string) error {
+	out, err := exec.Command(tool, append([]string{"-w"}, args...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("enforce: %s %s: %v: %s", tool, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // Class returns the mark for key, creating its class at rateBits (bits per
@@ -72,8 +113,9 @@ func (s *Shaper) Class(key string, rateBits uint64) (uint32, error) {
 			"htb", "rate", rate, "ceil", rate, "burst", burst, "cburst", burst); err != nil {
 			return 0, err
 		}
-		if err := tc("filter", "replace", "dev", d, "parent", htbHandle+":", "protocol", "all", "prio", "1",
-			"handle", "0x"+strconv.FormatUint(uint64(m), 16), "fw", "flowid", classID(m)); err != nil {
+	}
+	for _, t := range s.tools {
+		if err := ipt(t, classifyRule("-A", m)...); err != nil {
 			return 0, err
 		}
 	}
@@ -90,17 +132,21 @@ func (s *Shaper) Release(key string) {
 	if !ok {
 		return
 	}
+	for _, t := range s.tools {
+		ipt(t, classifyRule("-D", m)...)
+	}
 	for _, d := range s.devs {
-		tc("filter", "del", "dev", d, "parent", htbHandle+":", "protocol", "all", "prio", "1",
-			"handle", "0x"+strconv.FormatUint(uint64(m), 16), "fw")
 		tc("class", "del", "dev", d, "classid", classID(m))
 	}
 	delete(s.classes, key)
 	s.free = append(s.free, m)
 }
 
-// Close removes the qdiscs.
+// Close removes the qdiscs and the CLASSIFY chain.
 func (s *Shaper) Close() error {
+	for _, t := range s.tools {
+		removeShapeChain(t)
+	}
 	var first error
 	for _, d := range s.devs {
 		if err := tc("qdisc", "del", "dev", d, "root", "handle", htbHandle+":"); err != nil && first == nil {

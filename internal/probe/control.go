@@ -36,14 +36,14 @@ type ControlRequest struct {
 
 // ControlResponse is what the control saw, keyed like OONI's test helper.
 type ControlResponse struct {
-	Version      string                      `json:"version"`
-	DNS          ControlDNS                  `json:"dns"`
-	TCPConnect   map[string]ControlStatus    `json:"tcp_connect"`   // "ip:port"
-	TLSHandshake map[string]ControlStatus    `json:"tls_handshake"` // "ip:port"
-	HTTPRequest  HTTPRequest                 `json:"http_request"`
-	QUIC         *ControlStatus              `json:"quic_handshake,omitempty"`
-	Throughput   *Throughput                 `json:"throughput,omitempty"`
-	T            float64                     `json:"t"`
+	Version      string                   `json:"version"`
+	DNS          ControlDNS               `json:"dns"`
+	TCPConnect   map[string]ControlStatus `json:"tcp_connect"`   // "ip:port"
+	TLSHandshake map[string]ControlStatus `json:"tls_handshake"` // "ip:port"
+	HTTPRequest  HTTPRequest              `json:"http_request"`
+	QUIC         *ControlStatus           `json:"quic_handshake,omitempty"`
+	Throughput   *Throughput              `json:"throughput,omitempty"`
+	T            float64                  `json:"t"`
 }
 
 // ControlDNS is the control's lookup result.

@@ -138,11 +138,11 @@ func (s *steps) client(ap netip.AddrPort, host string, local *uint16) *http.Clie
 			*local = l
 			return c, err
 		},
-		TLSClientConfig:       s.tlsConfig(host),
-		TLSHandshakeTimeout:   s.timeout,
-		ResponseHeaderTimeout: s.timeout,
-		DisableKeepAlives:     true,
-		ForceAttemptHTTP2:     true,
+		TLSClientConfig:        s.tlsConfig(host),
+		TLSHandshakeTimeout:    s.timeout,
+		ResponseHeaderTimeout:  s.timeout,
+		DisableKeepAlives:      true,
+		ForceAttemptHTTP2:      true,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
 	return &http.Client{

@@ -25,6 +25,11 @@ type Config struct {
 	// writing process prunes).
 	Retention      time.Duration
 	RetentionEvery time.Duration
+	// Lossless makes Sink.Write wait for the writer instead of dropping when
+	// the queue is full. Only for offline replay (`weir inspect --store`),
+	// where a capture file is read faster than real time and nothing is
+	// lost by waiting; never on a live datapath.
+	Lossless bool
 	// ReadOnly opens the file read-only: no migrations, no writer goroutine;
 	// the sinks and RecordPolicy return errors.
 	ReadOnly bool

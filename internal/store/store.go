@@ -67,7 +67,7 @@ func Open(path string, cfg Config) (*Store, error) {
 	if cfg.ReadOnly {
 		dsn += "&mode=ro"
 	} else {
-		dsn += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		dsn += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -219,9 +219,14 @@ func (k *Sink) Write(r *record.Record) error {
 		case b = <-s.free:
 			k.cur = b
 		default:
-			k.mu.Unlock()
-			s.dropRec.Add(1)
-			return nil
+			if !s.cfg.Lossless {
+				k.mu.Unlock()
+				s.dropRec.Add(1)
+				return nil
+			}
+			// Offline replay: wait for the writer rather than drop.
+			b = <-s.free
+			k.cur = b
 		}
 	}
 	it := &b.items[b.n]

@@ -528,14 +528,15 @@ func TestSinkDropsWhenFull(t *testing.T) {
 	go func() { done <- s.Flush() }()
 	time.Sleep(50 * time.Millisecond)
 	r := rec(t0, dissect.TLS, "web", "", "", "allow", 10)
-	for range 100 {
+	// QueueLen 4 rounds up to the minimum of two batches.
+	for range 2*batchLen + 88 {
 		if err := s.Sink().Write(r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	st := s.Stats()
-	if st.DroppedRecords != 96 || st.QueueDepth != 4 {
-		t.Errorf("stats %+v, want 96 dropped and 4 queued", st)
+	if st.DroppedRecords != 88 || st.QueueDepth != 2*batchLen {
+		t.Errorf("stats %+v, want 88 dropped and %d queued", st, 2*batchLen)
 	}
 	conn.ExecContext(context.Background(), `ROLLBACK`)
 	conn.Close()
@@ -545,8 +546,8 @@ func TestSinkDropsWhenFull(t *testing.T) {
 	s.Flush()
 	var flows int
 	s.DB().QueryRow(`SELECT SUM(flows) FROM traffic_minute`).Scan(&flows)
-	if flows != 5 {
-		t.Errorf("flows %d, want 5", flows)
+	if flows != 1+2*batchLen {
+		t.Errorf("flows %d, want %d", flows, 1+2*batchLen)
 	}
 }
 

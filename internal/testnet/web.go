@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -112,10 +113,13 @@ func (n *Net) StartWeb() *Web {
 		n.t.Fatalf("testnet: web server: %v", err)
 	}
 	h := Handler("go")
-	s80 := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Probes and blocked handshakes are expected noise, not log lines.
+	quiet := log.New(io.Discard, "", 0)
+	s80 := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet}
 	s443 := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          quiet,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{certs.TLS}},
 	}
 	go func() { _ = s80.Serve(l80) }()

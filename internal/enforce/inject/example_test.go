@@ -3,6 +3,7 @@ package inject_test
 import (
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 
 	"github.com/weirnet/weir/internal/capture"
 	"github.com/weirnet/weir/internal/decode"
@@ -23,10 +24,12 @@ func ExampleTCPReset() {
 		var q decode.Parsed
 		d.Decode(capture.LinkRaw, b, len(b), 0, &q)
 		rule, notice, _ := marker.ParseRST(q.Payload)
-		fmt.Printf("%v:%d -> %v:%d id %#x flags %#02x seq %d ack %d rule %s notice %s\n",
-			q.Src[:4], q.SrcPort, q.Dst[:4], q.DstPort, q.IPID, q.TCPFlags, q.TCPSeq, q.TCPAck, rule, notice)
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte(q.Src[:4])), q.SrcPort)
+		dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte(q.Dst[:4])), q.DstPort)
+		fmt.Printf("%v -> %v id %#x flags %#02x seq %d ack %d rule %s notice %s\n",
+			src, dst, q.IPID, q.TCPFlags, q.TCPSeq, q.TCPAck, rule, notice)
 	}
 	// Output:
-	// [198 51 100 7]:443 -> [192 0 2 1]:50000 id 0x5745 flags 0x14 seq 7000 ack 1005 rule block-social notice https://notices.example/weir
-	// [192 0 2 1]:50000 -> [198 51 100 7]:443 id 0x5745 flags 0x04 seq 1005 ack 0 rule block-social notice https://notices.example/weir
+	// 198.51.100.7:443 -> 192.0.2.1:50000 id 0x5745 flags 0x14 seq 7000 ack 1005 rule block-social notice https://notices.example/weir
+	// 192.0.2.1:50000 -> 198.51.100.7:443 id 0x5745 flags 0x04 seq 1005 ack 0 rule block-social notice https://notices.example/weir
 }

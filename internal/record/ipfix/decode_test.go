@@ -98,6 +98,7 @@ func (d *decoder) decode(b []byte) (decMsg, error) {
 				return m, fmt.Errorf("no template %d", sid)
 			}
 			for len(body) > 0 {
+				before := len(body)
 				r := decRec{tid: sid, fields: map[fkey][]byte{}}
 				for _, f := range fs {
 					l := int(f.length)
@@ -117,6 +118,9 @@ func (d *decoder) decode(b []byte) (decMsg, error) {
 						return m, errShort
 					}
 					r.fields[f.fkey], body = body[:l], body[l:]
+				}
+				if len(body) == before {
+					return m, errors.New("empty template")
 				}
 				m.records = append(m.records, r)
 			}

@@ -277,6 +277,7 @@ func TestTemplateRefresh(t *testing.T) {
 	now := t0
 	e.now = func() time.Time { return now }
 	var withTmpl []int
+	d := newDecoder()
 	for i := range 10 {
 		if i == 7 {
 			now = now.Add(2 * time.Minute)
@@ -285,8 +286,6 @@ func TestTemplateRefresh(t *testing.T) {
 		e.mu.Lock()
 		m := e.finish()
 		e.mu.Unlock()
-		d := newDecoder()
-		d.templates[TemplateIPv4] = nil // decode without the template when absent
 		dm, err := d.decode(m.b)
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
