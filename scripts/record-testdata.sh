@@ -66,7 +66,12 @@ log "building testnetd"
 (cd "$root" && go build -o "$tmp/testnetd" ./internal/testnet/cmd/testnetd)
 
 log "topology $base"
-for ns in "$C" "$R" "$S"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+for ns in "$C" "$R" "$S"; do
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	# No IPv6 DAD: a tentative link-local address costs the first v6 SYN.
+	nsx "$ns" sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+done
 ip -n "$R" link add to-client type veth peer name eth0 netns "$C"
 ip -n "$R" link add to-server type veth peer name eth0 netns "$S"
 ip -n "$C" addr add 10.200.1.2/24 dev eth0

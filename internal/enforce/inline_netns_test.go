@@ -37,7 +37,7 @@ const notice = "https://notices.example/weir"
 
 // startWeir runs `weir run` in the router namespace with the given policy
 // and waits until its rules are installed.
-func startWeir(t *testing.T, n *testnet.Net, policyYAML string, extra ...string) (*testnet.Proc, string) {
+func startWeir(t testing.TB, n *testnet.Net, policyYAML string, extra ...string) (*testnet.Proc, string) {
 	t.Helper()
 	pf := filepath.Join(n.Dir(), fmt.Sprintf("policy-%d.yaml", time.Now().UnixNano()))
 	if err := os.WriteFile(pf, []byte(policyYAML), 0o644); err != nil {

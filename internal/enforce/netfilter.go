@@ -74,7 +74,8 @@ func (r Rules) ruleArgs() [][]string {
 		{"-N", Chain},
 		// Later packets of a decided connection carry its verdict.
 		a("-m", "mark", "--mark", "0", "-j", "CONNMARK", "--restore-mark"),
-		a("-m", "mark", "!", "--mark", "0", "-j", "CONNMARK", "--save-mark"),
+		// Save a fresh verdict once; later packets already carry it.
+		a("-m", "connmark", "--mark", "0", "-m", "mark", "!", "--mark", "0", "-j", "CONNMARK", "--save-mark"),
 		a("-m", "mark", "--mark", hex(markDrop), "-j", "DROP"),
 		a("-m", "mark", "--mark", hex(markAllow), "-j", "RETURN"),
 		a("-m", "mark", "--mark", hex(markThrottleBase)+"/"+hex(markMaskThrottle), "-j", "RETURN"),

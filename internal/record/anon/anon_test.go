@@ -276,6 +276,8 @@ func TestCryptoPAnConcurrent(t *testing.T) {
 	}
 }
 
+// BenchmarkCryptoPAn/192.0.2.1-2      1362242     892.6 ns/op   0 B/op   0 allocs/op
+// BenchmarkCryptoPAn/2001:db8::1-2     431935    3758 ns/op     0 B/op   0 allocs/op
 func BenchmarkCryptoPAn(b *testing.B) {
 	c, _ := NewCryptoPAn(refKey)
 	for _, s := range []string{"192.0.2.1", "2001:db8::1"} {
@@ -289,6 +291,7 @@ func BenchmarkCryptoPAn(b *testing.B) {
 	}
 }
 
+// BenchmarkTruncate-2   162077234   6.538 ns/op   0 B/op   0 allocs/op
 func BenchmarkTruncate(b *testing.B) {
 	a := netip.MustParseAddr("2001:db8::1")
 	b.ReportAllocs()

@@ -533,6 +533,11 @@ func TestNoAllocs(t *testing.T) {
 	}
 }
 
+// BenchmarkWrite measures Write against a live loopback UDP collector. Far
+// more flows arrive than one socket can send, so most are dropped (by
+// design: Write never waits); dropfrac reports how many.
+//
+//	BenchmarkWrite-2    8459874    266.9 ns/op    0.9092 dropfrac    3746145 flows/s    0 B/op    0 allocs/op
 func BenchmarkWrite(b *testing.B) {
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -559,6 +564,9 @@ func BenchmarkWrite(b *testing.B) {
 	b.ReportMetric(float64(st.Dropped)/float64(max(1, st.Records+st.Dropped)), "dropfrac")
 }
 
+// BenchmarkEncode is the encoder alone: one flow = two data records.
+//
+//	BenchmarkEncode-2   8138353    536.8 ns/op    1862883 flows/s    0 B/op    0 allocs/op
 func BenchmarkEncode(b *testing.B) {
 	e, _ := newExporter(Config{Addr: "127.0.0.1:1", QueueLen: 4})
 	r := tlsRecord()

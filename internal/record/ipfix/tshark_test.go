@@ -105,9 +105,9 @@ func TestTshark(t *testing.T) {
 		"Selector ID: 00007ed90008",
 		"ApplicationName: facebook",
 		"(Example Enterprise Number for Documentation Use) Type 1: Value (hex bytes): 77 77 77 2e 66 61 63 65 62 6f 6f 6b 2e 63 6f 6d", // www.facebook.com
-		"Type 2: Value (hex bytes): 6e 6f 2d 73 6f 63 69 61 6c", // no-social
-		"Type 3: Value (hex bytes): 54 4c 53",                   // TLS
-		"Type 4: Value (hex bytes): 73 6f 63 69 61 6c",          // social
+		"Type 2: Value (hex bytes): 6e 6f 2d 73 6f 63 69 61 6c",                                                                        // no-social
+		"Type 3: Value (hex bytes): 54 4c 53",                                                                                          // TLS
+		"Type 4: Value (hex bytes): 73 6f 63 69 61 6c",                                                                                 // social
 		"Type 5: Value (hex bytes): 01",
 		// TLS, server → client
 		"SrcAddr: 198.51.100.1", "DstAddr: 192.0.2.77", "SrcPort: 443", "DstPort: 40000",
