@@ -22,7 +22,9 @@ type inspectFlags struct {
 	noClassify                  bool
 	progress                    string
 	cpuProfile                  string
+	memProfile                  string
 	policyFile                  string
+	out                         outputFlags
 	cfg                         engine.Config
 }
 
@@ -38,6 +40,8 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.noClassify, "no-classify", false, "track flows only: no dissectors, no application names")
 	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always, never")
 	fs.StringVar(&f.policyFile, "policy", "", "evaluate this policy on every flow and add verdict and rule to its record")
+	f.out.register(fs)
+	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end to this file (for developers)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for developers)")
 	fc := &f.cfg.Flow
 	fs.IntVar(&fc.MaxFlows, "max-flows", fc.MaxFlows, "hard cap on tracked flows; the longest-idle flow is evicted past it")
@@ -90,6 +94,18 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 		}
 	}
 	var in policy.Input
+	sinks, err := f.out.sinks(func(format string, args ...any) { fmt.Fprintf(stderr, "weir inspect: "+format+"\n", args...) })
+	if err != nil {
+		fmt.Fprintf(stderr, "weir inspect: %v\n", err)
+		return exitUsage
+	}
+	defer func() {
+		for _, s := range sinks {
+			if err := s.Close(); err != nil {
+				fmt.Fprintf(stderr, "weir inspect: %v\n", err)
+			}
+		}
+	}()
 	sum := record.NewSummary()
 	var rec record.Record
 	var line []byte
@@ -103,6 +119,9 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 			if why.Rule < 0 {
 				rec.Rule = "default"
 			}
+		}
+		for _, s := range sinks {
+			s.Write(&rec)
 		}
 		if f.summary {
 			sum.Add(&rec)
@@ -159,6 +178,12 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 		if err != io.EOF {
 			fmt.Fprintf(stderr, "weir inspect: %v\n", err)
 			code = exitError
+		}
+	}
+	if f.memProfile != "" {
+		if pf, err := os.Create(f.memProfile); err == nil {
+			pprof.Lookup("heap").WriteTo(pf, 0)
+			pf.Close()
 		}
 	}
 	eng.Flush()

@@ -177,4 +177,3 @@ var wellKnown = map[struct {
 	{6, 6881}: dissect.BitTorrent, {17, 6881}: dissect.BitTorrent, {6, 5222}: dissect.WhatsApp,
 	{17, 17500}: dissect.Dropbox, {17, 57621}: dissect.Spotify,
 }
-

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/weirnet/weir/internal/classify/dnscache"
 	"github.com/weirnet/weir/internal/decode"
@@ -60,11 +61,16 @@ type Config struct {
 	MaxDissecting int
 	// DNSCacheEntries bounds the DNS-learned name table.
 	DNSCacheEntries int
+	// DissectTimeout ends dissection of a flow this long (packet time)
+	// after its first packet even if its packet budget is not spent, so a
+	// flow that stalls mid-handshake does not hold dissector state until
+	// it idles out.
+	DissectTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{MaxPayloadPackets: 24, MaxDissecting: 1 << 16, DNSCacheEntries: 1 << 16}
+	return Config{MaxPayloadPackets: 24, MaxDissecting: 1 << 16, DNSCacheEntries: 1 << 16, DissectTimeout: 10 * time.Second}
 }
 
 // Stats counts the classifier's work.
@@ -85,6 +91,7 @@ const (
 )
 
 type state struct {
+	gen    uint32 // distinguishes successive flows on one ID
 	res    Result
 	probes *probes
 	cand   uint64 // remaining candidate dissectors, bit i = table[i]
@@ -97,13 +104,19 @@ type state struct {
 // Classifier holds per-flow classification state.
 type Classifier struct {
 	cfg    Config
-	states []state
+	states []*[statePage]state
 	pool   []*probes
 	out    int // probes handed out
 	stats  Stats
 	pkt    dissect.Packet
-	apps   Apps
-	dns    *dnscache.Cache
+	gen    uint32
+	// dissecting lists flows holding dissector state, oldest first, so
+	// Sweep can end dissection at DissectTimeout; head is the first live
+	// entry.
+	dissecting []pendingFlow
+	head       int
+	apps       Apps
+	dns        *dnscache.Cache
 }
 
 // Apps maps names and addresses to catalog applications; *catalog.Catalog
@@ -126,18 +139,49 @@ func New(cfg Config, apps Apps) *Classifier {
 	if cfg.DNSCacheEntries <= 0 {
 		cfg.DNSCacheEntries = d.DNSCacheEntries
 	}
+	if cfg.DissectTimeout <= 0 {
+		cfg.DissectTimeout = d.DissectTimeout
+	}
 	return &Classifier{cfg: cfg, apps: apps, dns: dnscache.New(cfg.DNSCacheEntries)}
 }
 
 // Stats returns the counters.
 func (c *Classifier) Stats() Stats { return c.stats }
 
+type pendingFlow struct {
+	id       flow.ID
+	gen      uint32
+	deadline int64
+}
+
+// statePage is how many flow states one page holds. States live in
+// fixed pages so growing never copies them: they are large and hold
+// pointers, and copying them under the GC's write barriers was the
+// classifier's biggest cost.
+const statePage = 1024
+
 func (c *Classifier) state(id flow.ID) *state {
-	for int(id) >= len(c.states) {
-		c.states = append(c.states, state{})
-		c.states = c.states[:cap(c.states)]
+	for int(id)/statePage >= len(c.states) {
+		c.states = append(c.states, new([statePage]state))
 	}
-	return &c.states[id]
+	return &c.states[int(id)/statePage][int(id)%statePage]
+}
+
+// Sweep ends dissection for flows that started more than DissectTimeout
+// before now (packet time, ns). flowOf returns a live flow by ID.
+func (c *Classifier) Sweep(now int64, flowOf func(flow.ID) *flow.Flow) {
+	for c.head < len(c.dissecting) && c.dissecting[c.head].deadline <= now {
+		p := c.dissecting[c.head]
+		c.head++
+		if s := c.state(p.id); s.gen == p.gen && s.probes != nil {
+			c.finish(s, flowOf(p.id))
+		}
+	}
+	if c.head > 0 && c.head >= len(c.dissecting)/2 {
+		n := copy(c.dissecting, c.dissecting[c.head:])
+		c.dissecting = c.dissecting[:n]
+		c.head = 0
+	}
 }
 
 // Result returns the current result for a live flow.
@@ -147,8 +191,12 @@ func (c *Classifier) Result(id flow.ID) *Result { return &c.state(id).res }
 func (c *Classifier) Packet(id flow.ID, f *flow.Flow, created bool, dir flow.Dir, p *decode.Parsed, ts int64) {
 	s := c.state(id)
 	if created {
-		*s = state{winner: -1}
+		c.gen++
+		*s = state{winner: -1, gen: c.gen}
 		c.start(s, f, p)
+		if s.probes != nil {
+			c.dissecting = append(c.dissecting, pendingFlow{id, s.gen, ts + int64(c.cfg.DissectTimeout)})
+		}
 	}
 	if s.phase == phaseDone {
 		return

@@ -139,9 +139,9 @@ func compareFlows(want []ndpi.Flow, got []record.Record) *flowDiff {
 // knownFlowDiffs lists the captures whose flows differ from nDPI's, and
 // why. The test fails on an unlisted difference and on a stale entry.
 var knownFlowDiffs = map[string]string{
-	"dns_fragmented.pcap": "IPv4/IPv6-fragmented DNS responses: Weir reassembles and counts every fragment frame; nDPI counts only the first fragment of each datagram.",
+	"dns_fragmented.pcap":        "IPv4/IPv6-fragmented DNS responses: Weir reassembles and counts every fragment frame; nDPI counts only the first fragment of each datagram.",
 	"ip_fragmented_garbage.pcap": "1,252 overlapping 16-byte fragments of one IP id: nDPI counts the 4 first fragments as one port-less flow; Weir reassembles what is consistent (two garbage TCP datagrams with random ports) and counts the rest as frag-overlap.",
-	"stun.pcap": "nDPI prints an impossible IPv6 address for one flow ([2600:1900:4160:5999::19::]); Weir's flow is the same one, with the real address 2600:1900:4160:5999:0:19::.",
+	"stun.pcap":                  "nDPI prints an impossible IPv6 address for one flow ([2600:1900:4160:5999::19::]); Weir's flow is the same one, with the real address 2600:1900:4160:5999:0:19::.",
 }
 
 // TestFlowsMatchNDPI is the datapath's correctness bar: for every peer

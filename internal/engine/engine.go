@@ -112,8 +112,7 @@ func (e *Engine) Process(pkt *capture.Packet) *Seen {
 	e.stats.Bytes += uint64(pkt.WireLen)
 	ts := pkt.TS
 	if every := int64(e.cfg.ExpireEvery); every > 0 && ts-e.lastSweep >= every {
-		e.table.Expire(ts)
-		e.lastSweep = ts
+		e.Expire(ts)
 	}
 	p := &e.parsed
 	if e.dec.Decode(pkt.LinkType, pkt.Data, pkt.WireLen, ts, p) != decode.OK {
@@ -132,7 +131,13 @@ func (e *Engine) Process(pkt *capture.Packet) *Seen {
 
 // Expire ends flows idle at now (ns); inline callers use it on a timer
 // because live traffic may pause.
-func (e *Engine) Expire(now int64) { e.table.Expire(now) }
+func (e *Engine) Expire(now int64) {
+	e.table.Expire(now)
+	if e.cls != nil {
+		e.cls.Sweep(now, e.table.Flow)
+	}
+	e.lastSweep = now
+}
 
 // Flush ends every live flow, as at the end of input.
 func (e *Engine) Flush() { e.table.Flush() }
