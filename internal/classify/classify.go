@@ -99,6 +99,8 @@ type state struct {
 	npay   uint16
 	npkt   uint16
 	phase  phase
+	// upgrading: a STUN flow whose DTLS may still follow.
+	upgrading bool
 }
 
 // Classifier holds per-flow classification state.
@@ -254,11 +256,16 @@ func (c *Classifier) start(s *state, f *flow.Flow, p *decode.Parsed) {
 func (c *Classifier) feed(s *state, f *flow.Flow) {
 	m := &s.res.Meta
 	if s.phase == phaseIdentified {
+		if s.upgrading && c.upgrade(s) {
+			return
+		}
 		d := table[s.winner].get(s.probes)
 		c.stats.DissectorRuns++
 		switch d.Feed(&c.pkt, m) {
 		case dissect.Done, dissect.NotMine:
-			c.finish(s, f)
+			if !s.upgrading {
+				c.finish(s, f)
+			}
 		}
 		return
 	}
@@ -280,6 +287,11 @@ func (c *Classifier) feed(s *state, f *flow.Flow) {
 		case dissect.Identified:
 			s.winner = int8(i)
 			s.cand = bit
+			if i == stunRow {
+				// WebRTC multiplexes STUN and DTLS on one flow (RFC
+				// 7983); the DTLS that follows names the flow.
+				s.upgrading = true
+			}
 			s.phase = phaseIdentified
 			s.res.Confidence = ConfDPI
 			c.stats.ByDPI++
@@ -297,6 +309,29 @@ func (c *Classifier) feed(s *state, f *flow.Flow) {
 	if s.cand == 0 {
 		c.finish(s, f)
 	}
+}
+
+// upgrade feeds the DTLS dissector of a STUN-identified flow; when it
+// recognises DTLS, the flow becomes DTLS. It reports whether it did.
+func (c *Classifier) upgrade(s *state) bool {
+	var scratch dissect.Meta
+	switch table[dtlsRow].get(s.probes).Feed(&c.pkt, &scratch) {
+	case dissect.Identified, dissect.Done:
+		m := &s.res.Meta
+		scratch.AppHint = m.AppHint
+		if scratch.Host == "" {
+			scratch.Host = m.Host
+		}
+		scratch.Why = "DTLS after STUN (RFC 7983 multiplexing)"
+		*m = scratch
+		s.winner = dtlsRow
+		s.cand = 1 << dtlsRow
+		s.upgrading = false
+		return true
+	case dissect.NotMine:
+		s.upgrading = false
+	}
+	return false
 }
 
 // finish stops dissection and decides the application.

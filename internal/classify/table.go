@@ -97,6 +97,13 @@ var table = [...]entry{
 	{"rtp", onUDP, func(p *probes) dissect.Dissector { return &p.rtp }},
 }
 
+// Rows the classifier refers to by position (the STUN → DTLS upgrade);
+// TestTableRows keeps them honest.
+const (
+	dtlsRow = 5
+	stunRow = 6
+)
+
 // The candidate set is a uint64 bitmask.
 var _ [64 - len(table)]struct{}
 

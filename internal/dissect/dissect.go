@@ -61,6 +61,10 @@ type Meta struct {
 	// a STUN attribute naming the service): a catalog app id, e.g. "whatsapp".
 	AppHint string
 
+	// ClientName is a name the client gives itself (DHCP option 12). It
+	// is not a server name, so policies never match it as a host.
+	ClientName string
+
 	// Why is a short human reason for the identification, e.g.
 	// "TLS ClientHello SNI", "QUIC v1 Initial decrypted", "DNS query".
 	Why string
@@ -129,6 +133,9 @@ type EDNSOption struct {
 
 // HTTPInfo is filled by the HTTP dissector.
 type HTTPInfo struct {
+	// HostHeader is the Host header as sent, port included (SSDP's names
+	// the multicast group, so it never becomes Meta.Host).
+	HostHeader  string
 	Method      string
 	Path        string
 	UserAgent   string

@@ -520,4 +520,3 @@ func (x *Inline) flowEnded(e *engine.FlowEnd) {
 	}
 	*v = flowVerdict{}
 }
-

@@ -19,7 +19,7 @@ import (
 type Shaper struct {
 	mu      sync.Mutex
 	devs    []string
-	tools   []string // iptables, ip6tables
+	tools   []string          // iptables, ip6tables
 	classes map[string]uint32 // key -> mark
 	free    []uint32
 }

@@ -73,7 +73,7 @@ func TestScrape(t *testing.T) {
 	m.Write(flowRec(dissect.TLS, "facebook", "block", 1, 50))
 	m.Write(flowRec(dissect.QUIC, "youtube", "", 10, 1000))
 	m.Write(flowRec(dissect.TLS, "evil-unlisted-app", "allow", 1, 1)) // → other
-	m.Write(&record.Record{C2SPackets: 1, C2SBytes: 60})               // unclassified
+	m.Write(&record.Record{C2SPackets: 1, C2SBytes: 60})              // unclassified
 	m.Event(&record.Event{Rule: "block-social", Action: "block"})
 	m.Event(&record.Event{Rule: "block-social", Action: "block"})
 	m.Enforcement("keyword", "drop")

@@ -81,6 +81,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		}
 		b = appendStr(b, "user_agent", m.HTTP.UserAgent)
 		b = appendStr(b, "content_type", m.HTTP.ContentType)
+		b = appendStr(b, "client_name", m.ClientName)
 		b = appendStr(b, "ssh_client", m.SSH.ClientBanner)
 		b = appendStr(b, "ssh_server", m.SSH.ServerBanner)
 	}

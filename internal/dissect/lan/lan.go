@@ -3,6 +3,7 @@ package lan
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 
 	"github.com/weirnet/weir/internal/dissect"
 )
@@ -43,7 +44,37 @@ func (d *SSDP) Feed(p *dissect.Packet, m *dissect.Meta) dissect.Status {
 		return dissect.NotMine
 	}
 	m.Proto, m.Why = dissect.SSDP, why
+	m.HTTP.Method = string(b[:bytes.IndexByte(b, ' ')])
+	if h := headerValue(b, "host"); printable(h) {
+		m.HTTP.HostHeader = string(h)
+	}
 	return dissect.Done
+}
+
+// headerValue returns the trimmed value of the first header line named
+// name (lower-case), or nil.
+func headerValue(b []byte, name string) []byte {
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		line = bytes.TrimRight(line, "\r")
+		colon := bytes.IndexByte(line, ':')
+		if colon == len(name) && bytes.EqualFold(line[:colon], []byte(name)) {
+			return bytes.TrimSpace(line[colon+1:])
+		}
+	}
+	return nil
+}
+
+// printable: non-empty, at most 255 bytes of printable ASCII.
+func printable(v []byte) bool {
+	if len(v) == 0 || len(v) > 255 {
+		return false
+	}
+	for _, c := range v {
+		if c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // hasHeader reports whether a header line named name (lower-case) with a
@@ -77,7 +108,7 @@ const dhcpCookie = 0x63825363
 // DHCP recognises DHCP and BOOTP with the DHCP magic cookie (RFC 2131):
 // op 1 or 2, a sane hardware address, the cookie, and well-formed options
 // ending in END. One datagram decides. Host stays empty: option 12 names
-// the client, not a server.
+// the client, not a server, so it goes to Meta.ClientName.
 type DHCP struct{}
 
 // Reset implements dissect.Dissector.
@@ -96,37 +127,44 @@ func (d *DHCP) Feed(p *dissect.Packet, m *dissect.Meta) dissect.Status {
 	if binary.BigEndian.Uint32(b[236:]) != dhcpCookie {
 		return dissect.NotMine
 	}
-	msgType, ok := dhcpOptions(b[240:])
+	msgType, name, ok := dhcpOptions(b[240:])
 	if !ok || (msgType == 0 && !hasPort(p, 67) && !hasPort(p, 68)) {
 		return dissect.NotMine
 	}
 	m.Proto, m.Why = dissect.DHCP, "DHCP magic cookie"
+	if printable(name) {
+		m.ClientName = strings.ToLower(string(name))
+	}
 	return dissect.Done
 }
 
-// dhcpOptions walks the options up to END and returns option 53's value.
-func dhcpOptions(b []byte) (msgType byte, ok bool) {
+// dhcpOptions walks the options up to END and returns option 53's value
+// and option 12 (the client's host name).
+func dhcpOptions(b []byte) (msgType byte, hostName []byte, ok bool) {
 	for i := 0; i < len(b); {
 		switch code := b[i]; code {
 		case 0: // pad
 			i++
 		case 255: // end
-			return msgType, true
+			return msgType, hostName, true
 		default:
 			if i+2 > len(b) || i+2+int(b[i+1]) > len(b) {
-				return 0, false
+				return 0, nil, false
 			}
 			l := int(b[i+1])
-			if code == 53 {
+			switch code {
+			case 53:
 				if l != 1 || b[i+2] == 0 || b[i+2] > 18 {
-					return 0, false
+					return 0, nil, false
 				}
 				msgType = b[i+2]
+			case 12:
+				hostName = b[i+2 : i+2+l]
 			}
 			i += 2 + l
 		}
 	}
-	return 0, false // no END
+	return 0, nil, false // no END
 }
 
 // DHCPv6 recognises DHCPv6 (RFC 8415) on UDP 546/547: a message type

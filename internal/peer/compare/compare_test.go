@@ -35,8 +35,8 @@ func TestAccuracy(t *testing.T) {
 		t.Errorf("host agreement %.2f%% < 99%%", pct(tot.Host, tot.Hosts))
 	}
 	for _, d := range rep.Differences() {
-		if _, ok := reasons[d.Key()]; !ok {
-			t.Logf("unexplained difference: %s | %s | %s", d.Key(), d.NDPI, d.Weir)
+		if d.Why == "" {
+			t.Errorf("unexplained difference: %s | %s | %s (add a reason in reasons.go)", d.Key(), d.NDPI, d.Weir)
 		}
 	}
 }

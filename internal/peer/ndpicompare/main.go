@@ -26,7 +26,7 @@ func main() {
 		os.Exit(1)
 	}
 	var b bytes.Buffer
-	rep.Markdown(&b, compare.Reasons())
+	rep.Markdown(&b)
 	if *out == "-" {
 		os.Stdout.Write(b.Bytes())
 	} else if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
