@@ -40,8 +40,10 @@ const (
 )
 
 // Dissector is implemented by every protocol dissector. The zero value of a
-// dissector type is ready to use; Reset returns it to that state (dropping
-// buffers) so the engine can pool it.
+// dissector type is ready to use; Reset returns it to that state so the
+// engine can pool it, and may keep its buffers' capacity (a pooled
+// dissector then does not allocate them again; the pool is bounded by the
+// number of flows dissected at once).
 type Dissector interface {
 	Feed(p *Packet, m *Meta) Status
 	Reset()
