@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -94,7 +95,20 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 		}
 	}
 	var in policy.Input
-	sinks, err := f.out.sinks(func(format string, args ...any) { fmt.Fprintf(stderr, "weir inspect: "+format+"\n", args...) })
+	st, err := f.out.openStore(true)
+	if err != nil {
+		fmt.Fprintf(stderr, "weir inspect: %v\n", err)
+		return exitError
+	}
+	if st != nil {
+		defer st.Close()
+		if pol != nil {
+			if src, err := os.ReadFile(f.policyFile); err == nil {
+				st.RecordPolicy(context.Background(), time.Now(), src)
+			}
+		}
+	}
+	sinks, err := f.out.sinks(st, func(format string, args ...any) { fmt.Fprintf(stderr, "weir inspect: "+format+"\n", args...) })
 	if err != nil {
 		fmt.Fprintf(stderr, "weir inspect: %v\n", err)
 		return exitUsage
@@ -118,6 +132,16 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 			rec.Verdict, rec.Rule = v.String(), why.Name
 			if why.Rule < 0 {
 				rec.Rule = "default"
+			}
+			if st != nil && v != policy.Allow {
+				// What weir run would have done: an event marked dry-run,
+				// so the dashboard of a capture shows the policy's reach.
+				ev := record.Event{Time: time.Unix(0, e.Flow.First()), L4: rec.L4, Client: rec.Client.String(),
+					Server: rec.Server.String(), Rule: rec.Rule, Action: rec.Verdict, Notice: "dry-run"}
+				if c := e.Class; c != nil {
+					ev.Protocol, ev.App, ev.Host = c.Meta.Proto.String(), c.App, c.Host
+				}
+				st.EventSink().Event(&ev)
 			}
 		}
 		for _, s := range sinks {

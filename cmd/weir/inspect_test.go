@@ -170,3 +170,24 @@ func TestInspect_stats(t *testing.T) {
 		}
 	}
 }
+
+// inspect --store with --policy writes aggregates and dry-run events that
+// weir report reads back.
+func TestInspect_storeAndReport(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "x.db")
+	pol := filepath.Join(dir, "p.yaml")
+	os.WriteFile(pol, []byte("rules:\n  - name: no-http\n    match: { protocol: HTTP }\n    action: block\ndefault: allow\n"), 0o644)
+	if _, errOut, code := runWeir(t, "inspect", "-q", "--store", db, "--policy", pol, filepath.Join("..", "..", "testdata", "demo.pcap")); code != exitOK {
+		t.Fatalf("inspect --store: exit %d: %s", code, errOut)
+	}
+	out, errOut, code := runWeir(t, "report", "--store", db, "--since", "876000h")
+	if code != exitOK {
+		t.Fatalf("report: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"allowed.test", "no-http", "block"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -33,6 +33,8 @@ func init() {
 		{"inspect", "read captures, track and classify flows, print one line per flow", cmdInspect},
 		{"policy", "check, show and dry-run policies", cmdPolicy},
 		{"run", "enforce a policy inline on this Linux router (NFQUEUE)", cmdRun},
+		{"report", "print top applications, rules and hosts from the store", cmdReport},
+		{"serve", "serve the dashboard, its JSON API and /metrics from the store", cmdServe},
 		{"probe", "measure interference with targets from the user's side and say what kind it is", cmdProbe},
 		{"probe-control", "serve the control measurements probes compare against", cmdProbeControl},
 		{"version", "print the version", cmdVersion},

@@ -14,7 +14,9 @@ import (
 
 	"github.com/weirnet/weir/internal/classify/catalog"
 	"github.com/weirnet/weir/internal/enforce"
+	"github.com/weirnet/weir/internal/metrics"
 	"github.com/weirnet/weir/internal/policy"
+	"github.com/weirnet/weir/internal/record"
 	"github.com/weirnet/weir/internal/record/jsonl"
 )
 
@@ -27,6 +29,8 @@ type runFlags struct {
 	check        bool
 	noIPv6       bool
 	statsEvery   time.Duration
+	listen       string
+	out          outputFlags
 	pollInterval time.Duration
 	clockStart   string
 	cfg          enforce.Config
@@ -46,6 +50,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.cfg.FailClosed, "fail-closed", false, "drop queued traffic when Weir is not running (default: fail open)")
 	qn := fs.Uint("queue", 0, "NFQUEUE number")
 	fs.IntVar(&f.cfg.QueuePackets, "queue-packets", f.cfg.QueuePackets, "packets of each connection (both directions) sent to Weir before the kernel carries the verdict alone")
+	fs.StringVar(&f.listen, "listen", "", "serve the dashboard, /api/ and /metrics live on this address (e.g. 127.0.0.1:8080; needs --store for the dashboard data)")
+	f.out.register(fs)
 	fs.DurationVar(&f.statsEvery, "stats-every", 0, "print datapath counters to stderr at this interval (0 = at exit only)")
 	fs.StringVar(&f.clockStart, "clock-start", "", "testing aid: schedules see a clock that starts at this RFC 3339 time and runs in real time")
 	fs.DurationVar(&f.pollInterval, "reload-poll", 2*time.Second, "how often the policy file is checked for changes (0 = only on SIGHUP)")
@@ -118,15 +124,59 @@ func runInline(f *runFlags, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	defer events.Close()
-	deps := enforce.Deps{Policy: &holder, Classifier: cls, Events: events}
+	st, err := f.out.openStore(false)
+	if err != nil {
+		logf("%v", err)
+		return exitError
+	}
+	if st != nil {
+		defer st.Close()
+	}
+	recordPolicy := func() {
+		if st == nil {
+			return
+		}
+		if src, err := os.ReadFile(f.policyFile); err == nil {
+			st.RecordPolicy(context.Background(), time.Now(), src)
+		}
+	}
+	recordPolicy()
+	m := metrics.New(metrics.DefaultConfig())
+	sinks, err := f.out.sinks(st, logf)
+	if err != nil {
+		logf("%v", err)
+		return exitUsage
+	}
+	sinks = append(sinks, m)
 	if f.records != "" {
-		recs, err := jsonl.NewSink(jsonl.Config{Path: f.records, Stdout: stdout})
+		an, _ := f.out.anonymizer()
+		recs, err := jsonl.NewSink(jsonl.Config{Path: f.records, Stdout: stdout, Anon: an})
 		if err != nil {
 			logf("unable to initialize records component: %v", err)
 			return exitError
 		}
-		defer recs.Close()
-		deps.Records = recs
+		sinks = append(sinks, recs)
+	}
+	defer func() {
+		for _, s := range sinks {
+			s.Close()
+		}
+	}()
+	evSinks := multiEvents{events, m}
+	if st != nil {
+		evSinks = append(evSinks, st.EventSink())
+		m.DropSource("store_queue_full", func() uint64 { s := st.Stats(); return s.DroppedRecords + s.DroppedEvents })
+		m.QueueSource("store", func() int { return st.Stats().QueueDepth })
+	}
+	deps := enforce.Deps{Policy: &holder, Classifier: cls, Events: evSinks, Records: multiSink(sinks),
+		Observe: m.ObserveVerdictLatency}
+	if f.listen != "" {
+		stopWeb, err := serveLive(f.listen, st, m, logf)
+		if err != nil {
+			logf("unable to initialize web component: %v", err)
+			return exitError
+		}
+		defer stopWeb()
 	}
 	f.cfg.Logf = logf
 	x, err := enforce.New(f.cfg, deps)
@@ -168,6 +218,7 @@ func runInline(f *runFlags, stdout, stderr io.Writer) int {
 			return
 		}
 		holder.Swap(np)
+		recordPolicy()
 		h := np.Hash()
 		logf("reloaded %s (%s): %d rules, sha256 %x", f.policyFile, why, len(np.Rules()), h[:8])
 	}
@@ -211,4 +262,32 @@ func printRunStats(w io.Writer, x *enforce.Inline) {
 	fmt.Fprintf(w, "weir run: queued %d, decided %d, enforced %d, injected %d (errors %d), flows %d live %d, verdict latency p50 ≤%v p99 ≤%v\n",
 		s.Queued, s.Decided, s.Enforced, s.Injected, s.InjectErrors, es.Flow.Created, es.Flow.Live,
 		s.Latency.Quantile(0.5), s.Latency.Quantile(0.99))
+}
+
+// multiSink fans records out to several sinks.
+type multiSink []record.Sink
+
+func (m multiSink) Write(r *record.Record) error {
+	var first error
+	for _, s := range m {
+		if err := s.Write(r); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (m multiSink) Close() error { return nil } // the sinks are closed by their owner
+
+// multiEvents fans enforcement events out to several sinks.
+type multiEvents []record.EventSink
+
+func (m multiEvents) Event(e *record.Event) error {
+	var first error
+	for _, s := range m {
+		if err := s.Event(e); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 type step struct {
@@ -274,13 +275,6 @@ func ExampleWhatsApp() {
 	// Output: true WhatsApp whatsapp WhatsApp WA prologue
 }
 
-func lastLabel(label string) string {
-	if i := strings.LastIndexByte(label, '/'); i >= 0 {
-		return label[i+1:]
-	}
-	return label
-}
-
 func TestCorpus(t *testing.T) {
 	type check struct {
 		files []string
@@ -290,7 +284,7 @@ func TestCorpus(t *testing.T) {
 		gate  bool // assert >= 90%
 	}
 	name := func(n string) func(string) bool {
-		return func(l string) bool { return lastLabel(l) == n }
+		return func(l string) bool { return l == n }
 	}
 	checks := []check{
 		{[]string{"whatsapp.pcap", "whatsapp_login_chat.pcap", "whatsapp_voice_and_message.pcap"}, name("WhatsApp"), func() dissect.Dissector { return &WhatsApp{} }, dissect.WhatsApp, true},
@@ -307,19 +301,18 @@ func TestCorpus(t *testing.T) {
 		t.Run(c.proto.String(), func(t *testing.T) {
 			var want, got int
 			for _, file := range c.files {
-				labels := ndpiLabels(t, file)
-				for _, f := range readCorpusFlows(t, file) {
-					st, m := feedFlow(c.newD(), f)
+				for _, f := range dissecttest.Load(t, file).Flows {
+					st, m := dissecttest.Feed(c.newD(), f)
 					ok := (st == dissect.Identified || st == dissect.Done) && m.Proto == c.proto
-					if c.match(labels[f.key]) {
+					if c.match(f.Label()) {
 						want++
 						if ok {
 							got++
 						} else {
-							t.Logf("missed %s: %s", file, fmtFlow(f))
+							t.Logf("missed %s: %s", file, f)
 						}
 					} else if ok {
-						t.Errorf("false positive %s: %s [%s] %q", file, fmtFlow(f), labels[f.key], m.Why)
+						t.Errorf("false positive %s: %s [%s] %q", file, f, f.Label(), m.Why)
 					}
 				}
 			}
@@ -334,20 +327,18 @@ func TestCorpus(t *testing.T) {
 // TestCorpusNoFalsePositives runs every app dissector over every capture in
 // the corpus and reports flows it claims that nDPI labels otherwise.
 func TestCorpusNoFalsePositives(t *testing.T) {
-	root := corpusRoot(t)
-	_ = root
+	dissecttest.CorpusDir(t)
 	files := []string{"tls_false_positives.pcapng", "quic.pcap", "dns.pcap", "bittorrent.pcap", "wireguard.pcap", "openvpn.pcap",
 		"stun.pcap", "rtp.pcapng", "sip.pcap", "ssh.pcap", "tor.pcap", "netflix.pcap", "http.pcapng", "signal.pcap", "teams.pcap"}
 	for _, file := range files {
-		labels := ndpiLabels(t, file)
-		for _, f := range readCorpusFlows(t, file) {
+		for _, f := range dissecttest.Load(t, file).Flows {
 			for _, d := range all() {
-				st, m := feedFlow(d, f)
+				st, m := dissecttest.Feed(d, f)
 				if st != dissect.Identified && st != dissect.Done {
 					continue
 				}
-				if lab := lastLabel(labels[f.key]); !strings.Contains(lab, m.Proto.String()) && !strings.Contains(labels[f.key], m.Proto.String()) {
-					t.Errorf("%s: %T claims %s [%s] (%s)", file, d, fmtFlow(f), labels[f.key], m.Why)
+				if lab := f.Label(); !strings.Contains(lab, m.Proto.String()) {
+					t.Errorf("%s: %T claims %s [%s] (%s)", file, d, f, f.Label(), m.Why)
 				}
 			}
 		}

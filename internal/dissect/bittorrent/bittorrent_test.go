@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 func handshake() []byte {
@@ -199,20 +200,19 @@ func ExampleParseDHT() {
 func TestCorpus(t *testing.T) {
 	for _, name := range []string{"bittorrent.pcap", "bittorrent_utp.pcap", "bittorrent_tcp_miss.pcapng"} {
 		t.Run(name, func(t *testing.T) {
-			labels := ndpiLabels(t, name)
 			var want, got int
-			for _, f := range readCorpusFlows(t, name) {
-				st, m := feedFlow(&Dissector{}, f)
+			for _, f := range dissecttest.Load(t, name).Flows {
+				st, m := dissecttest.Feed(&Dissector{}, f)
 				ok := (st == dissect.Identified || st == dissect.Done) && m.Proto == dissect.BitTorrent
-				if labelHas(labels[f.key], "BitTorrent") {
+				if f.NDPI.HasLabel("BitTorrent") {
 					want++
 					if ok {
 						got++
 					} else {
-						t.Logf("missed %s", fmtFlow(f))
+						t.Logf("missed %s", f)
 					}
 				} else if ok {
-					t.Errorf("false positive on %s [%s]", fmtFlow(f), labels[f.key])
+					t.Errorf("false positive on %s [%s]", f, f.Label())
 				}
 			}
 			t.Logf("%s: identified %d/%d nDPI BitTorrent flows", name, got, want)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 var escDDD = regexp.MustCompile(`\\[0-9]{3}`)
@@ -25,36 +26,29 @@ func TestCorpus(t *testing.T) {
 	wantProto := map[string]dissect.Proto{"DNS": dissect.DNS, "MDNS": dissect.MDNS, "LLMNR": dissect.LLMNR}
 	for _, name := range files {
 		t.Run(name, func(t *testing.T) {
-			flows := readCorpusFlows(t, name)
-			byKey := map[corpusKey]*corpusFlow{}
-			for _, f := range flows {
-				byKey[f.key] = f
-			}
 			checked := 0
-			for _, nf := range readNDPI(t, name) {
-				proto, ok := wantProto[nf.master]
+			for _, nf := range dissecttest.Load(t, name).NDPI {
+				proto, ok := wantProto[nf.Master]
 				if !ok {
 					continue
 				}
-				f := byKey[nf.key]
+				f := nf.Match
 				if f == nil {
-					t.Errorf("flow %v not found in capture", nf.key)
+					t.Errorf("flow %v not found in capture", nf)
 					continue
 				}
-				var d Dissector
-				var m dissect.Meta
-				st := feedFlow(&d, f, &m, 24)
+				st, m := dissecttest.Feed(&Dissector{}, f)
 				if st != dissect.Identified && st != dissect.Done {
-					t.Errorf("%v: status %v", nf.key, st)
+					t.Errorf("%v: status %v", nf, st)
 					continue
 				}
 				checked++
-				host, want := escDDD.ReplaceAllString(m.Host, "?"), nf.fields["Hostname/SNI"]
-				if alt, ok := differs[f.client.String()]; ok {
+				host, want := escDDD.ReplaceAllString(m.Host, "?"), nf.Host
+				if alt, ok := differs[f.Client.String()]; ok {
 					host, want = m.Host, alt
 				}
 				if m.Proto != proto || host != want {
-					t.Errorf("%v->%v: got %v %q, nDPI %s %q", f.client, f.server, m.Proto, m.Host, nf.label, nf.fields["Hostname/SNI"])
+					t.Errorf("%v->%v: got %v %q, nDPI %s %q", f.Client, f.Server, m.Proto, m.Host, nf.Label, nf.Host)
 				}
 			}
 			t.Logf("%d flows checked", checked)

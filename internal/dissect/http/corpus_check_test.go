@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 // TestCorpus checks host, status, Server, Content-Type and User-Agent
@@ -16,26 +17,20 @@ func TestCorpus(t *testing.T) {
 	wantProto := map[string]dissect.Proto{"HTTP": dissect.HTTP, "HTTP_Connect": dissect.HTTPConnect, "HTTP_Proxy": dissect.HTTPProxy, "HTTP2": dissect.HTTP2}
 	for _, name := range files {
 		t.Run(name, func(t *testing.T) {
-			byKey := map[corpusKey]*corpusFlow{}
-			for _, f := range readCorpusFlows(t, name) {
-				byKey[f.key] = f
-			}
 			checked := 0
-			for _, nf := range readNDPI(t, name) {
-				proto, ok := wantProto[nf.master]
-				if !ok || nf.fields["Confidence"] == "Match by port" {
+			for _, nf := range dissecttest.Load(t, name).NDPI {
+				proto, ok := wantProto[nf.Master]
+				if !ok || nf.Confidence == "Match by port" {
 					continue
 				}
-				f := byKey[nf.key]
+				f := nf.Match
 				if f == nil {
-					t.Errorf("flow %v not in capture", nf.key)
+					t.Errorf("flow %v not in capture", nf)
 					continue
 				}
-				var d Dissector
-				var m dissect.Meta
-				st := feedFlow(&d, f, &m, 24)
+				st, m := dissecttest.Feed(&Dissector{}, f)
 				if st != dissect.Identified && st != dissect.Done {
-					t.Errorf("%v->%v: status %v", f.client, f.server, st)
+					t.Errorf("%v->%v: status %v", f.Client, f.Server, st)
 					continue
 				}
 				checked++
@@ -43,25 +38,25 @@ func TestCorpus(t *testing.T) {
 				if m.Proto != proto {
 					bad = append(bad, "proto "+m.Proto.String())
 				}
-				if w := nf.fields["Hostname/SNI"]; m.Host != w {
+				if w := nf.Host; m.Host != w {
 					bad = append(bad, "host "+m.Host+" want "+w)
 				}
 				// nDPI reports the last response of a one-sided flow and
 				// interim 100s; we report the first final response.
-				if w, ok := nf.fields["StatusCode"]; ok && strconv.Itoa(m.HTTP.Status) != w && w != "100" && f.client.Port() != 1044 {
+				if w, ok := nf.Fields["StatusCode"]; ok && strconv.Itoa(m.HTTP.Status) != w && w != "100" && f.Client.Port() != 1044 {
 					bad = append(bad, "status "+strconv.Itoa(m.HTTP.Status)+" want "+w)
 				}
-				if w, ok := nf.fields["Server"]; ok && m.HTTP.Server != w {
+				if w, ok := nf.Fields["Server"]; ok && m.HTTP.Server != w {
 					bad = append(bad, "server "+m.HTTP.Server+" want "+w)
 				}
-				if w, ok := nf.fields["Content-Type"]; ok && strings.TrimSpace(strings.Split(m.HTTP.ContentType, ";")[0]) != w {
+				if w, ok := nf.Fields["Content-Type"]; ok && strings.TrimSpace(strings.Split(m.HTTP.ContentType, ";")[0]) != w {
 					bad = append(bad, "content-type "+m.HTTP.ContentType+" want "+w)
 				}
-				if w, ok := nf.fields["User-Agent"]; ok && !strings.HasPrefix(m.HTTP.UserAgent, w) {
+				if w, ok := nf.Fields["User-Agent"]; ok && !strings.HasPrefix(m.HTTP.UserAgent, w) {
 					bad = append(bad, "ua "+m.HTTP.UserAgent+" want "+w)
 				}
 				if bad != nil {
-					t.Errorf("%v->%v: %s", f.client, f.server, strings.Join(bad, "; "))
+					t.Errorf("%v->%v: %s", f.Client, f.Server, strings.Join(bad, "; "))
 				}
 			}
 			t.Logf("%d flows checked", checked)

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 // TestCorpus feeds the flows nDPI labels SSDP, NetBIOS, DHCP, DHCPV6 or
@@ -25,33 +26,28 @@ func TestCorpus(t *testing.T) {
 	}
 	for _, name := range files {
 		t.Run(name, func(t *testing.T) {
-			byKey := map[corpusKey]*corpusFlow{}
-			for _, f := range readCorpusFlows(t, name) {
-				byKey[f.key] = f
-			}
 			checked := 0
-			for _, nf := range readNDPI(t, name) {
-				w, ok := byLabel[nf.master]
-				if !ok || nf.fields["Confidence"] != "DPI" {
+			for _, nf := range dissecttest.Load(t, name).NDPI {
+				w, ok := byLabel[nf.Master]
+				if !ok || nf.Confidence != "DPI" {
 					continue
 				}
-				f := byKey[nf.key]
+				f := nf.Match
 				if f == nil {
-					t.Errorf("flow %v not in capture", nf.key)
+					t.Errorf("flow %v not in capture", nf)
 					continue
 				}
-				var m dissect.Meta
-				st := feedFlow(w.d(), f, &m, 24)
+				st, m := dissecttest.Feed(w.d(), f)
 				checked++
 				wantHost, wantHint := "", ""
-				if nf.master == "NetBIOS" {
-					wantHost = nf.fields["Hostname/SNI"]
-					if nf.label == "NetBIOS.SMBv1" {
+				if nf.Master == "NetBIOS" {
+					wantHost = nf.Host
+					if nf.Label == "NetBIOS.SMBv1" {
 						wantHint = "smbv1"
 					}
 				}
 				if st != dissect.Done || m.Proto != w.proto || m.Host != wantHost || m.AppHint != wantHint {
-					t.Errorf("%v->%v: %v %v %q %q, nDPI %s %q", f.client, f.server, st, m.Proto, m.Host, m.AppHint, nf.label, wantHost)
+					t.Errorf("%v->%v: %v %v %q %q, nDPI %s %q", f.Client, f.Server, st, m.Proto, m.Host, m.AppHint, nf.Label, wantHost)
 				}
 			}
 			t.Logf("%d flows checked", checked)

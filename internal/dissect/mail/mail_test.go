@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 // goClientHello returns the first TLS record Go's crypto/tls client writes.
@@ -100,27 +101,24 @@ func TestMail(t *testing.T) {
 }
 
 func TestCorpus(t *testing.T) {
-	corpusDir(t)
+	dissecttest.CorpusDir(t)
 	masters := map[string]dissect.Proto{"SMTP": dissect.SMTP, "SMTPS": dissect.SMTPS, "IMAP": dissect.IMAP, "IMAPS": dissect.IMAPS, "POP3": dissect.POP3}
 	n := 0
 	for _, file := range []string{"smtp.pcap", "smtp-starttls.pcap", "imap.pcap", "imap-starttls.pcap", "pop3.pcap"} {
 		t.Run(file, func(t *testing.T) {
-			want := map[string]outFlow{}
-			for _, o := range readOut(t, file) {
-				want[o.key()] = o
-			}
-			for _, f := range corpusFlows(t, file) {
-				o, ok := want[f.key()]
-				proto, mine := masters[o.master()]
-				if !ok || !mine || len(f.pkts) == 0 {
+			for _, f := range dissecttest.Load(t, file).Flows {
+				o := f.NDPI
+				if o == nil {
+					continue
+				}
+				proto, mine := masters[o.Master]
+				if !mine || len(f.Packets) == 0 {
 					continue
 				}
 				n++
-				var d Dissector
-				var m dissect.Meta
-				st := runFlow(&d, f, 24, &m)
-				if (st != dissect.Identified && st != dissect.Done) || m.Proto != proto || m.Host != o.fields["Hostname/SNI"] {
-					t.Errorf("%s: got (%d, %v, %q), nDPI (%s, %q)", f.key(), st, m.Proto, m.Host, o.proto, o.fields["Hostname/SNI"])
+				st, m := dissecttest.Feed(&Dissector{}, f)
+				if (st != dissect.Identified && st != dissect.Done) || m.Proto != proto || m.Host != o.Host {
+					t.Errorf("%s: got (%d, %v, %q), nDPI (%s, %q)", f, st, m.Proto, m.Host, o.Label, o.Host)
 				}
 			}
 		})

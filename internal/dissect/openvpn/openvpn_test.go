@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 var (
@@ -209,20 +210,19 @@ func ExampleParseHeader() {
 func TestCorpus(t *testing.T) {
 	for _, name := range []string{"openvpn.pcap", "openvpn-tlscrypt.pcap", "openvpn_nohmac_tcp.pcapng", "443-opvn.pcap"} {
 		t.Run(name, func(t *testing.T) {
-			labels := ndpiLabels(t, name)
 			var want, got int
-			for _, f := range readCorpusFlows(t, name) {
-				st, m := feedFlow(&Dissector{}, f)
+			for _, f := range dissecttest.Load(t, name).Flows {
+				st, m := dissecttest.Feed(&Dissector{}, f)
 				ok := (st == dissect.Identified || st == dissect.Done) && m.Proto == dissect.OpenVPN
-				if labelHas(labels[f.key], "OpenVPN") {
+				if f.NDPI.HasLabel("OpenVPN") {
 					want++
 					if ok {
 						got++
 					} else {
-						t.Logf("missed %s", fmtFlow(f))
+						t.Logf("missed %s", f)
 					}
 				} else if ok {
-					t.Errorf("false positive on %s [%s]", fmtFlow(f), labels[f.key])
+					t.Errorf("false positive on %s [%s]", f, f.Label())
 				}
 			}
 			t.Logf("%s: identified %d/%d nDPI OpenVPN flows", name, got, want)

@@ -1,16 +1,12 @@
 package quic
 
 import (
-	"bufio"
-	"net/netip"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 var corpusFiles = []string{
@@ -21,71 +17,6 @@ var corpusFiles = []string{
 	"quic_t51.pcap", "quic_0RTT.pcap", "quic_frags_ch_in_multiple_packets.pcapng",
 	"quic_frags_different_dcid.pcapng", "quic_frags_ch_out_of_order_same_packet_craziness.pcapng",
 	"quic-forcing-vn-with-data.pcapng", "gquic.pcap", "youtube_quic.pcap", "youtubeupload.pcap",
-}
-
-type wantFlow struct {
-	a, b string // "ip:port" as nDPI prints them
-	sni  string
-	ver  string
-	alpn string
-	ua   string
-}
-
-var (
-	reFlow = regexp.MustCompile(`^\s*\d+\s+UDP\s+(\S+)\s+<?->\s+(\S+)\s+\[proto: [0-9.]+/QUIC[^\]]*\].*\[Confidence: DPI\]`)
-	reSNI  = regexp.MustCompile(`\[Hostname/SNI: ([^\]]*)\]`)
-	reVer  = regexp.MustCompile(`\[QUIC ver: ([^\]]*)\]`)
-	reUA   = regexp.MustCompile(`\[User-Agent: ([^\]]*)\]`)
-	reALPN = regexp.MustCompile(`\[\(Advertised\) ALPNs: ([^\]]*)\]`)
-)
-
-func readWant(t *testing.T, path string) []wantFlow {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []wantFlow
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		l := sc.Text()
-		mm := reFlow.FindStringSubmatch(l)
-		if mm == nil {
-			continue
-		}
-		w := wantFlow{a: mm[1], b: mm[2]}
-		if s := reSNI.FindStringSubmatch(l); s != nil {
-			w.sni = s[1]
-		}
-		if s := reUA.FindStringSubmatch(l); s != nil {
-			w.ua = s[1]
-		}
-		if s := reALPN.FindStringSubmatch(l); s != nil {
-			w.alpn = s[1]
-		}
-		if s := reVer.FindStringSubmatch(l); s != nil {
-			w.ver = s[1]
-		}
-		out = append(out, w)
-	}
-	return out
-}
-
-func endpoint(ip [16]byte, v4 bool, port uint16) string {
-	if v4 {
-		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[:4])), port).String()
-	}
-	return netip.AddrPortFrom(netip.AddrFrom16(ip), port).String()
-}
-
-// canon rewrites nDPI's "ip:port" (inet_ntop style) in netip's style.
-func canon(s string) string {
-	ap, err := netip.ParseAddrPort(s)
-	if err != nil {
-		return s
-	}
-	return ap.String()
 }
 
 // ndpiVersion maps nDPI's [QUIC ver: ...] text to a check on the wire version.
@@ -115,68 +46,60 @@ func ndpiVersion(s string, v uint32) bool {
 // TestCorpus runs the dissector over the QUIC flows of the nDPI captures and
 // checks protocol, SNI and version against nDPI's results.
 func TestCorpus(t *testing.T) {
-	c := corpusDir(t)
+	dissecttest.CorpusDir(t)
 	var totFlows, totIdent, totSNI, totSNIOK, totVerOK int
 	for _, name := range corpusFiles {
 		t.Run(name, func(t *testing.T) {
-			want := readWant(t, filepath.Join(c, "result", name+".out"))
-			flows := readUDPFlows(t, filepath.Join(c, "pcap", name))
-			byKey := map[string]*corpusFlow{}
-			for _, f := range flows {
-				a, b := endpoint(f.client, f.v4, f.clientPort), endpoint(f.server, f.v4, f.serverPort)
-				byKey[a+" "+b], byKey[b+" "+a] = f, f
+			// nDPI's UDP flows it labels QUIC* by DPI, outside tunnels.
+			var want []*dissecttest.NDPIFlow
+			for _, w := range dissecttest.Load(t, name).NDPI {
+				if w.L4 == "UDP" && strings.HasPrefix(w.Label, "QUIC") && w.Tunnel == "" && w.Confidence == "DPI" {
+					want = append(want, w)
+				}
 			}
 			var ident, sniWant, sniOK, verOK, alpnWant, alpnOK, uaWant, uaOK int
 			for _, w := range want {
-				f := byKey[canon(w.a)+" "+canon(w.b)]
+				f := w.Match
 				if f == nil {
-					t.Errorf("flow %s <-> %s not in capture", w.a, w.b)
+					t.Errorf("flow %s <-> %s not in capture", w.A, w.B)
 					continue
 				}
-				var d Dissector
-				var m dissect.Meta
-				st := dissect.Continue
-				for i := range f.pkts {
-					if i >= 24 || st == dissect.Done || st == dissect.NotMine {
-						break
-					}
-					st = d.Feed(&f.pkts[i], &m)
-				}
+				st, m := dissecttest.Feed(&Dissector{}, f)
 				if m.Proto == dissect.QUIC {
 					ident++
 				} else {
-					t.Errorf("%s: not identified (status %d)", w.a, st)
+					t.Errorf("%s: not identified (status %d)", w.A, st)
 				}
-				if w.sni != "" {
+				if w.Host != "" {
 					sniWant++
-					if m.Host == w.sni {
+					if m.Host == w.Host {
 						sniOK++
 					} else {
-						t.Errorf("%s: host %q, want %q (why %q)", w.a, m.Host, w.sni, m.Why)
+						t.Errorf("%s: host %q, want %q (why %q)", w.A, m.Host, w.Host, m.Why)
 					}
 				}
-				if w.alpn != "" {
+				if w.ALPN != "" {
 					alpnWant++
-					if got := strings.Join(m.TLS.ALPN, ";"); got == w.alpn {
+					if got := strings.Join(m.TLS.ALPN, ";"); got == w.ALPN {
 						alpnOK++
 					} else {
-						t.Errorf("%s: ALPN %q, want %q", w.a, got, w.alpn)
+						t.Errorf("%s: ALPN %q, want %q", w.A, got, w.ALPN)
 					}
 				}
 				// The UAID tag of Google's CHLO (Q0xx only: T05x and IETF
 				// Chrome carry it in a transport parameter, not parsed here).
-				if w.ua != "" && m.QUIC.Google && m.QUIC.Version>>24 == 'Q' {
+				if w.Fields["User-Agent"] != "" && m.QUIC.Google && m.QUIC.Version>>24 == 'Q' {
 					uaWant++
-					if m.HTTP.UserAgent == w.ua {
+					if m.HTTP.UserAgent == w.Fields["User-Agent"] {
 						uaOK++
 					} else {
-						t.Errorf("%s: user agent %q, want %q", w.a, m.HTTP.UserAgent, w.ua)
+						t.Errorf("%s: user agent %q, want %q", w.A, m.HTTP.UserAgent, w.Fields["User-Agent"])
 					}
 				}
-				if ndpiVersion(w.ver, m.QUIC.Version) {
+				if ndpiVersion(w.QUICVer, m.QUIC.Version) {
 					verOK++
 				} else {
-					t.Errorf("%s: version %#x, want %s", w.a, m.QUIC.Version, w.ver)
+					t.Errorf("%s: version %#x, want %s", w.A, m.QUIC.Version, w.QUICVer)
 				}
 			}
 			t.Logf("%s: flows %d, identified %d, SNI %d/%d, ALPN %d/%d, UA %d/%d, version %d/%d",

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 func pkt(pt uint8, seq uint16, ts, ssrc uint32, payload int) []byte {
@@ -154,21 +155,20 @@ func ExampleParseRTP() {
 func TestCorpus(t *testing.T) {
 	for _, name := range []string{"rtp.pcapng", "sip.pcap", "stun_classic.pcap"} {
 		t.Run(name, func(t *testing.T) {
-			labels := ndpiLabels(t, name)
 			var want, got int
-			for _, f := range readCorpusFlows(t, name) {
-				st, m := feedFlow(&Dissector{}, f)
+			for _, f := range dissecttest.Load(t, name).Flows {
+				st, m := dissecttest.Feed(&Dissector{}, f)
 				ok := (st == dissect.Identified || st == dissect.Done) && (m.Proto == dissect.RTP || m.Proto == dissect.RTCP)
-				lab := labels[f.key]
-				if labelHas(lab, "RTP") || labelHas(lab, "RTCP") {
+				lab := f.Label()
+				if f.NDPI.HasLabel("RTP") || f.NDPI.HasLabel("RTCP") {
 					want++
 					if ok {
 						got++
 					} else {
-						t.Logf("missed %s [%s]", fmtFlow(f), lab)
+						t.Logf("missed %s [%s]", f, lab)
 					}
 				} else if ok {
-					t.Logf("also RTP/RTCP: %s [%s] %v", fmtFlow(f), lab, m.Proto)
+					t.Logf("also RTP/RTCP: %s [%s] %v", f, lab, m.Proto)
 				}
 			}
 			t.Logf("%s: identified %d/%d nDPI RTP flows", name, got, want)

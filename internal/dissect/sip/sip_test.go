@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 const (
@@ -142,21 +143,20 @@ func ExampleParseStartLine() {
 func TestCorpus(t *testing.T) {
 	for _, name := range []string{"sip.pcap", "gre.pcapng"} {
 		t.Run(name, func(t *testing.T) {
-			labels := ndpiLabels(t, name)
 			var want, got int
-			for _, f := range readCorpusFlows(t, name) {
-				st, m := feedFlow(&Dissector{}, f)
+			for _, f := range dissecttest.Load(t, name).Flows {
+				st, m := dissecttest.Feed(&Dissector{}, f)
 				ok := st == dissect.Done && m.Proto == dissect.SIP
-				if labelHas(labels[f.key], "SIP") {
+				if f.NDPI.HasLabel("SIP") {
 					want++
 					if ok && m.Host != "" {
 						got++
-						t.Logf("%s host %q", fmtFlow(f), m.Host)
+						t.Logf("%s host %q", f, m.Host)
 					} else {
-						t.Logf("missed %s", fmtFlow(f))
+						t.Logf("missed %s", f)
 					}
 				} else if ok {
-					t.Errorf("false positive on %s [%s]", fmtFlow(f), labels[f.key])
+					t.Errorf("false positive on %s [%s]", f, f.Label())
 				}
 			}
 			t.Logf("%s: identified %d/%d nDPI SIP flows", name, got, want)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 // TestCorpus checks the banners nDPI reports as Hostname/SNI and Server.
@@ -14,28 +15,22 @@ import (
 func TestCorpus(t *testing.T) {
 	for _, name := range []string{"ssh.pcap", "ssh_unidirectional.pcap"} {
 		t.Run(name, func(t *testing.T) {
-			byKey := map[corpusKey]*corpusFlow{}
-			for _, f := range readCorpusFlows(t, name) {
-				byKey[f.key] = f
-			}
 			checked := 0
-			for _, nf := range readNDPI(t, name) {
-				if nf.master != "SSH" {
+			for _, nf := range dissecttest.Load(t, name).NDPI {
+				if nf.Master != "SSH" {
 					continue
 				}
-				f := byKey[nf.key]
+				f := nf.Match
 				if f == nil {
-					t.Errorf("flow %v not in capture", nf.key)
+					t.Errorf("flow %v not in capture", nf)
 					continue
 				}
-				var d Dissector
-				var m dissect.Meta
-				st := feedFlow(&d, f, &m, 24)
+				st, m := dissecttest.Feed(&Dissector{}, f)
 				checked++
 				got := map[string]bool{m.SSH.ClientBanner: true, m.SSH.ServerBanner: true}
-				want := map[string]bool{nf.fields["Hostname/SNI"]: true, nf.fields["Server"]: true}
+				want := map[string]bool{nf.Host: true, nf.Fields["Server"]: true}
 				if st != dissect.Identified && st != dissect.Done || m.Proto != dissect.SSH || !reflect.DeepEqual(got, want) {
-					t.Errorf("%v->%v: %v %+v, nDPI %q %q", f.client, f.server, st, m.SSH, nf.fields["Hostname/SNI"], nf.fields["Server"])
+					t.Errorf("%v->%v: %v %+v, nDPI %q %q", f.Client, f.Server, st, m.SSH, nf.Host, nf.Fields["Server"])
 				}
 			}
 			if checked == 0 {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 type attr struct {
@@ -216,15 +217,14 @@ func TestCorpus(t *testing.T) {
 	var totWant, totGot int
 	for _, name := range files {
 		t.Run(name, func(t *testing.T) {
-			labels := ndpiLabels(t, name)
 			var want, got, hintWant, hintGot int
-			for _, f := range readCorpusFlows(t, name) {
-				lab := labels[f.key]
-				st, m := feedFlow(&Dissector{}, f)
+			for _, f := range dissecttest.Load(t, name).Flows {
+				lab := f.Label()
+				st, m := dissecttest.Feed(&Dissector{}, f)
 				ok := (st == dissect.Identified || st == dissect.Done) && m.Proto == dissect.STUN
-				if !labelHas(lab, "STUN") {
+				if !f.NDPI.HasLabel("STUN") {
 					if ok {
-						t.Logf("also STUN: %s [%s] %q", fmtFlow(f), lab, m.Why)
+						t.Logf("also STUN: %s [%s] %q", f, lab, m.Why)
 					}
 					continue
 				}
@@ -232,15 +232,15 @@ func TestCorpus(t *testing.T) {
 				if ok {
 					got++
 				} else {
-					t.Logf("missed %s [%s]", fmtFlow(f), lab)
+					t.Logf("missed %s [%s]", f, lab)
 				}
 				for sub, app := range hintFor {
-					if labelHas(lab, sub) {
+					if f.NDPI.HasLabel(sub) {
 						hintWant++
 						if m.AppHint == app {
 							hintGot++
 						} else {
-							t.Logf("hint %q, want %q on %s", m.AppHint, app, fmtFlow(f))
+							t.Logf("hint %q, want %q on %s", m.AppHint, app, f)
 						}
 					}
 				}

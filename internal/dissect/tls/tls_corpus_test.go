@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 // ndpiJA4 rewrites our spec-conformant JA4 into what nDPI (commit 3b1286ab)
@@ -53,60 +54,55 @@ var tlsMasters = map[string]dissect.Proto{
 }
 
 func TestCorpus(t *testing.T) {
-	corpusDir(t)
+	dissecttest.CorpusDir(t)
 	checked := 0
 	for _, file := range corpusFiles {
 		t.Run(file, func(t *testing.T) {
-			want := map[string]outFlow{}
-			for _, o := range readOut(t, file) {
-				want[o.key()] = o
-			}
-			for _, f := range corpusFlows(t, file) {
-				o, ok := want[f.key()]
-				if !ok || len(f.pkts) == 0 || strings.HasPrefix(o.fields["Confidence"], "Match by") {
+			for _, f := range dissecttest.Load(t, file).Flows {
+				o := f.NDPI
+				if o == nil || len(f.Packets) == 0 || strings.HasPrefix(o.Confidence, "Match by") {
 					continue
 				}
-				master, ok := tlsMasters[o.master()]
+				master, ok := tlsMasters[o.Master]
 				if !ok {
 					continue
 				}
-				if master == dissect.TLS && o.proto == "TLS.DoH_DoT" {
+				if master == dissect.TLS && o.Label == "TLS.DoH_DoT" {
 					master = dissect.DoT
 				}
 				var d dissect.Dissector = &Dissector{}
-				if f.l4 == 17 {
+				if f.L4 == 17 {
 					d = &DTLSDissector{}
 				}
-				var m dissect.Meta
-				st := runFlow(d, f, 24, &m)
+				st, m := dissecttest.Feed(d, f)
 				checked++
 				if st != dissect.Identified && st != dissect.Done {
-					t.Errorf("%s: status %d, nDPI says %s", f.key(), st, o.proto)
+					t.Errorf("%s: status %d, nDPI says %s", f, st, o.Label)
 					continue
 				}
 				if m.Proto != master {
-					t.Errorf("%s: proto %v, nDPI %s", f.key(), m.Proto, o.proto)
+					t.Errorf("%s: proto %v, nDPI %s", f, m.Proto, o.Label)
 				}
-				if h := o.fields["Hostname/SNI"]; h != m.Host {
-					t.Errorf("%s: host %q, nDPI %q", f.key(), m.Host, h)
+				if h := o.Host; h != m.Host {
+					t.Errorf("%s: host %q, nDPI %q", f, m.Host, h)
 				}
-				if j := o.fields["JA4"]; j != "" && ndpiJA4(m.TLS.JA4, &m) != j {
-					t.Errorf("%s: JA4 %s (as nDPI: %s), nDPI %s", f.key(), m.TLS.JA4, ndpiJA4(m.TLS.JA4, &m), j)
+				if j := o.JA4; j != "" && ndpiJA4(m.TLS.JA4, &m) != j {
+					t.Errorf("%s: JA4 %s (as nDPI: %s), nDPI %s", f, m.TLS.JA4, ndpiJA4(m.TLS.JA4, &m), j)
 				}
-				if j := o.fields["JA3C"]; j != "" && m.TLS.JA3 != j {
-					t.Errorf("%s: JA3 %s, nDPI %s", f.key(), m.TLS.JA3, j)
+				if j := o.JA3; j != "" && m.TLS.JA3 != j {
+					t.Errorf("%s: JA3 %s, nDPI %s", f, m.TLS.JA3, j)
 				}
-				if a := o.fields["(Advertised) ALPNs"]; a != strings.Join(m.TLS.ALPN, ";") {
-					t.Errorf("%s: ALPN %v, nDPI %s", f.key(), m.TLS.ALPN, a)
+				if a := o.ALPN; a != strings.Join(m.TLS.ALPN, ";") {
+					t.Errorf("%s: ALPN %v, nDPI %s", f, m.TLS.ALPN, a)
 				}
-				if s := o.fields["Subject"]; s != "" && !strings.Contains(s, "CN="+m.TLS.CertSubject) {
-					t.Errorf("%s: subject %q, nDPI %q", f.key(), m.TLS.CertSubject, s)
+				if s := o.Fields["Subject"]; s != "" && !strings.Contains(s, "CN="+m.TLS.CertSubject) {
+					t.Errorf("%s: subject %q, nDPI %q", f, m.TLS.CertSubject, s)
 				}
-				if sn := o.fields["ServerNames"]; sn != "" && strings.Join(m.TLS.CertSANs, ",") != sn {
-					t.Errorf("%s: SANs %v, nDPI %s", f.key(), m.TLS.CertSANs, sn)
+				if sn := o.Fields["ServerNames"]; sn != "" && strings.Join(m.TLS.CertSANs, ",") != sn {
+					t.Errorf("%s: SANs %v, nDPI %s", f, m.TLS.CertSANs, sn)
 				}
-				if strings.HasSuffix(o.proto, ".Tor") && m.AppHint != "tor" {
-					t.Errorf("%s: nDPI says Tor, AppHint %q", f.key(), m.AppHint)
+				if strings.HasSuffix(o.Label, ".Tor") && m.AppHint != "tor" {
+					t.Errorf("%s: nDPI says Tor, AppHint %q", f, m.AppHint)
 				}
 			}
 		})

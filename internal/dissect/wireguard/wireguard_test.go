@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 func msg(typ uint8, size int, a, b uint32, ctr uint64) []byte {
@@ -178,21 +179,20 @@ func ExampleParse() {
 func TestCorpus(t *testing.T) {
 	for _, name := range []string{"wireguard.pcap", "mullvad_wireguard.pcap"} {
 		t.Run(name, func(t *testing.T) {
-			labels := ndpiLabels(t, name)
 			var want, got int
-			for _, f := range readCorpusFlows(t, name) {
-				isWG := labelHas(labels[f.key], "WireGuard")
-				st, m := feedFlow(&Dissector{}, f)
+			for _, f := range dissecttest.Load(t, name).Flows {
+				isWG := f.NDPI.HasLabel("WireGuard")
+				st, m := dissecttest.Feed(&Dissector{}, f)
 				ok := (st == dissect.Identified || st == dissect.Done) && m.Proto == dissect.WireGuard
 				if isWG {
 					want++
 					if ok {
 						got++
 					} else {
-						t.Logf("missed %s", fmtFlow(f))
+						t.Logf("missed %s", f)
 					}
 				} else if ok {
-					t.Errorf("false positive on %s [%s]", fmtFlow(f), labels[f.key])
+					t.Errorf("false positive on %s [%s]", f, f.Label())
 				}
 			}
 			t.Logf("%s: identified %d/%d nDPI WireGuard flows", name, got, want)

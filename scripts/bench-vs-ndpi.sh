@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Side-by-side: weir inspect --summary vs ndpiReader -i on the same capture,
+# alternating runs, whole process (wall time, CPU time, peak RSS).
+#
+#   scripts/bench-vs-ndpi.sh [CAPTURE] [ROUNDS]
+#
+# Without CAPTURE it builds the benchmark capture from ../shared/corpus/ndpi
+# (internal/tools/benchcap: the corpus looped to ~300 MB, one VLAN per loop).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cap=${1:-/tmp/weir-bench.pcap}
+rounds=${2:-5}
+command -v ndpiReader >/dev/null || { echo "ndpiReader not found (apt-get install libndpi-bin)" >&2; exit 1; }
+[ -f "$cap" ] || go run ./internal/tools/benchcap -o "$cap" ../shared/corpus/ndpi/pcap
+go build -o /tmp/weir-bench-bin ./cmd/weir
+pkts=$(capinfos -c -M "$cap" 2>/dev/null | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')
+out=$(mktemp)
+for i in $(seq "$rounds"); do
+  /usr/bin/time -f "weir %e %U %S %M" /tmp/weir-bench-bin inspect --summary "$cap" >/dev/null 2>>"$out"
+  /usr/bin/time -f "ndpi %e %U %S %M" ndpiReader -q -i "$cap" >/dev/null 2>>"$out"
+  /usr/bin/time -f "weir-flows %e %U %S %M" /tmp/weir-bench-bin inspect --summary --no-classify "$cap" >/dev/null 2>>"$out"
+done
+grep -E '^(weir|ndpi|weir-flows) ' "$out" | awk -v pkts="$pkts" '
+  { n[$1]++; wall[$1]=wall[$1]" "$2; cpu[$1]=cpu[$1]" "($3+$4); rss[$1]=($5>rss[$1]?$5:rss[$1]) }
+  function median(s,   a, k, i, j, t) { k=split(s, a, " "); for(i=1;i<=k;i++) for(j=i+1;j<=k;j++) if(a[j]<a[i]){t=a[i];a[i]=a[j];a[j]=t}; return a[int((k+1)/2)] }
+  END {
+    printf "| tool | runs | median wall s | median CPU s | Mpps (wall) | peak RSS MB |\n|---|---:|---:|---:|---:|---:|\n"
+    for (t in n) { w=median(wall[t]); c=median(cpu[t]); printf "| %s | %d | %.2f | %.2f | %.2f | %.0f |\n", t, n[t], w, c, pkts/w/1e6, rss[t]/1024; W[t]=w; C[t]=c; R[t]=rss[t] }
+    printf "\nweir vs ndpiReader: %.2fx the packet rate (wall), %.2fx (CPU), %.2f of its peak memory\n", W["ndpi"]/W["weir"], C["ndpi"]/C["weir"], R["weir"]/R["ndpi"]
+    printf "classification overhead (weir vs weir --no-classify): +%.0f%% wall, +%.0f%% CPU\n", 100*(W["weir"]/W["weir-flows"]-1), 100*(C["weir"]/C["weir-flows"]-1)
+  }'
+rm -f "$out"
