@@ -14,23 +14,7 @@ import (
 	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
-type step struct {
-	dir     dissect.Dir
-	payload []byte
-}
-
-func run(d dissect.Dissector, l4 uint8, steps []step) (dissect.Status, dissect.Meta) {
-	d.Reset()
-	var m dissect.Meta
-	st := dissect.Continue
-	for i, s := range steps {
-		st = d.Feed(&dissect.Packet{Dir: s.dir, L4: l4, Index: i + 1, Payload: s.payload}, &m)
-		if st == dissect.Done || st == dissect.NotMine {
-			break
-		}
-	}
-	return st, m
-}
+type step = dissecttest.Step
 
 func hexb(s string) []byte {
 	var b []byte
@@ -165,7 +149,7 @@ func TestDissectors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, m := run(tc.d, tc.l4, tc.steps)
+			st, m := dissecttest.Run(tc.d, tc.l4, tc.steps)
 			if st != tc.want || m.Proto != tc.proto {
 				t.Fatalf("got (%v, %v), want (%v, %v)", st, m.Proto, tc.want, tc.proto)
 			}
@@ -194,46 +178,20 @@ func TestRejectNoAllocs(t *testing.T) {
 	}
 	for _, d := range all() {
 		for i := range pkts {
-			if n := testing.AllocsPerRun(200, func() {
+			dissecttest.NoAllocs(t, fmt.Sprintf("%T packet %d", d, i), func() {
 				d.Reset()
 				if st := d.Feed(&pkts[i], &m); st == dissect.Done || st == dissect.Identified {
 					t.Fatalf("%T accepted %d", d, i)
 				}
-			}); n != 0 {
-				t.Fatalf("%T packet %d: allocs = %v, want 0", d, i, n)
-			}
+			})
 		}
 	}
 }
 
+// TestRandomPayloads: random bytes must practically never be claimed.
 func TestRandomPayloads(t *testing.T) {
 	for _, d := range all() {
-		r := rand.New(rand.NewSource(1))
-		const n = 100000
-		hits := 0
-		var m dissect.Meta
-		buf := make([]byte, 1500)
-		for i := 0; i < n; i++ {
-			b := buf[:1+r.Intn(1500)]
-			r.Read(b)
-			d.Reset()
-			l4 := uint8(17)
-			if i&1 == 1 {
-				l4 = 6
-			}
-			st := d.Feed(&dissect.Packet{L4: l4, Payload: b}, &m)
-			if st == dissect.Continue {
-				st = d.Feed(&dissect.Packet{Dir: 1, L4: l4, Payload: b[len(b)/2:]}, &m)
-			}
-			if st == dissect.Identified || st == dissect.Done {
-				hits++
-			}
-		}
-		rate := float64(hits) / n
-		t.Logf("%T: random payloads accepted: %d/%d (%.4f%%)", d, hits, n, rate*100)
-		if rate >= 0.001 {
-			t.Errorf("%T: false positive rate %.4f%% >= 0.1%%", d, rate*100)
-		}
+		dissecttest.RandomPayloads(t, func() dissect.Dissector { return d }, 0, nil, 100000, 0.001)
 	}
 }
 

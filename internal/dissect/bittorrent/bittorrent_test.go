@@ -3,7 +3,6 @@ package bittorrent
 import (
 	"encoding/binary"
 	"fmt"
-	"math/rand"
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
@@ -38,23 +37,7 @@ const (
 	dhtError    = "d1:eli201e23:A Generic Error Ocurrede1:t2:aa1:y1:ee"
 )
 
-type step struct {
-	dir     dissect.Dir
-	payload []byte
-}
-
-func run(l4 uint8, steps []step) (dissect.Status, dissect.Meta) {
-	var d Dissector
-	var m dissect.Meta
-	st := dissect.Continue
-	for i, s := range steps {
-		st = d.Feed(&dissect.Packet{Dir: s.dir, L4: l4, Index: i + 1, Payload: s.payload}, &m)
-		if st == dissect.Done || st == dissect.NotMine {
-			break
-		}
-	}
-	return st, m
-}
+type step = dissecttest.Step
 
 func TestDissector(t *testing.T) {
 	tracker := binary.BigEndian.AppendUint64(nil, trackerMagic)
@@ -99,7 +82,7 @@ func TestDissector(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, m := run(tc.l4, tc.steps)
+			st, m := dissecttest.Run(&Dissector{}, tc.l4, tc.steps)
 			if st != tc.want {
 				t.Fatalf("status = %v, want %v", st, tc.want)
 			}
@@ -115,43 +98,12 @@ func TestRejectNoAllocs(t *testing.T) {
 	var m dissect.Meta
 	udp := dissect.Packet{L4: 17, Payload: []byte("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:y1:qe")}
 	tcp := dissect.Packet{L4: 6, Payload: []byte("GET / HTTP/1.1\r\n\r\n")}
-	if n := testing.AllocsPerRun(1000, func() {
-		d.Reset()
-		d.Feed(&udp, &m)
-		d.Feed(&tcp, &m)
-	}); n != 0 {
-		t.Fatalf("allocs = %v, want 0", n)
-	}
+	dissecttest.NoAllocs(t, "feed", func() { d.Reset(); d.Feed(&udp, &m); d.Feed(&tcp, &m) })
 }
 
+// TestRandomPayloads: random bytes must practically never be claimed.
 func TestRandomPayloads(t *testing.T) {
-	r := rand.New(rand.NewSource(1))
-	const n = 100000
-	hits := 0
-	var d Dissector
-	var m dissect.Meta
-	buf := make([]byte, 1500)
-	for i := 0; i < n; i++ {
-		b := buf[:1+r.Intn(1500)]
-		r.Read(b)
-		d.Reset()
-		l4 := uint8(17)
-		if i&1 == 1 {
-			l4 = 6
-		}
-		st := d.Feed(&dissect.Packet{L4: l4, Payload: b}, &m)
-		if st == dissect.Continue {
-			st = d.Feed(&dissect.Packet{Dir: 1, L4: l4, Payload: b[len(b)/2:]}, &m)
-		}
-		if st == dissect.Identified || st == dissect.Done {
-			hits++
-		}
-	}
-	rate := float64(hits) / n
-	t.Logf("random payloads accepted: %d/%d (%.4f%%)", hits, n, rate*100)
-	if rate >= 0.001 {
-		t.Fatalf("false positive rate %.4f%% >= 0.1%%", rate*100)
-	}
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &Dissector{} }, 0, nil, 100000, 0.001)
 }
 
 func FuzzParseDHT(f *testing.F) {

@@ -88,8 +88,10 @@ func NoAllocs(t testing.TB, what string, f func()) {
 	}
 }
 
-// Step is one packet of a table test: its direction and payload.
-type Step struct {
+// Step is one packet of a table test: its direction and payload. It is an
+// alias of an unnamed struct so tables can stay unkeyed ({0, payload})
+// without vet's composites check objecting.
+type Step = struct {
 	Dir     dissect.Dir
 	Payload []byte
 }

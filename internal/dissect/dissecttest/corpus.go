@@ -256,8 +256,13 @@ func readNDPI(t testing.TB, path string) []*NDPIFlow {
 			continue
 		}
 		fl[0].Undetected = undetected
-		_, rest, _ := strings.Cut(line, " <-> ")
-		out = append(out, &NDPIFlow{Flow: fl[0], Fields: fields(rest)})
+		// "<n>\t<L4> <A> <->|-> <B> [k: v]...": the fields follow B.
+		_, rest, _ := strings.Cut(strings.TrimLeft(line, "\t "), "\t")
+		var brackets string
+		if parts := strings.SplitN(rest, " ", 5); len(parts) == 5 {
+			brackets = parts[4]
+		}
+		out = append(out, &NDPIFlow{Flow: fl[0], Fields: fields(brackets)})
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatalf("dissecttest: %s: %v", path, err)

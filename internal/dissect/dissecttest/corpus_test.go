@@ -57,3 +57,11 @@ func (s *stub) Feed(p *dissect.Packet, m *dissect.Meta) dissect.Status {
 	}
 	return dissect.Continue
 }
+
+// TestFieldsOneWay: a one-sided flow line ("->") keeps its bracket fields.
+func TestFieldsOneWay(t *testing.T) {
+	c := Load(t, "gquic.pcap")
+	if len(c.NDPI) != 1 || c.NDPI[0].Fields["User-Agent"] == "" || c.NDPI[0].Match == nil {
+		t.Fatalf("got %+v", c.NDPI)
+	}
+}

@@ -3,7 +3,6 @@ package dns
 import (
 	"encoding/binary"
 	"errors"
-	"math/rand"
 	"net"
 	"net/netip"
 	"reflect"
@@ -12,6 +11,7 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 func pack(t testing.TB, m *mdns.Msg) []byte {
@@ -344,53 +344,14 @@ func TestCompressedAnswers(t *testing.T) {
 }
 
 // TestRandomRejected feeds random payloads and asserts almost none are
-// accepted.
+// accepted, on the DNS, mDNS and LLMNR ports and a random one.
 func TestRandomRejected(t *testing.T) {
-	rng := rand.New(rand.NewSource(1))
-	const n = 100000
-	accepted := 0
-	buf := make([]byte, 1500)
-	for i := 0; i < n; i++ {
-		b := buf[:1+rng.Intn(1500)]
-		rng.Read(b)
-		ports := []uint16{53, 5353, 5355, uint16(1024 + rng.Intn(60000))}
-		p := dissect.Packet{L4: 17, ClientPort: 50000, ServerPort: ports[i%len(ports)], Payload: b}
-		if i%2 == 1 {
-			p.L4 = 6
-			p.Seq = rng.Uint32()
-		}
-		var d Dissector
-		var m dissect.Meta
-		if st := d.Feed(&p, &m); st == dissect.Identified || st == dissect.Done {
-			accepted++
-		}
-	}
-	rate := float64(accepted) / n
-	t.Logf("random acceptance: %d/%d = %.4f%%", accepted, n, rate*100)
-	if rate >= 0.001 {
-		t.Fatalf("acceptance rate %.4f%% >= 0.1%%", rate*100)
-	}
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &Dissector{} }, 0, []uint16{53, 5353, 5355, 0}, 100000, 0.001)
 }
 
 func TestNoAllocsReject(t *testing.T) {
 	junk := []byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
-	var d Dissector
-	var m dissect.Meta
-	p := udp(dissect.ToServer, 53, junk)
-	tp := dissect.Packet{L4: 6, ServerPort: 53, Payload: junk}
-	allocs := testing.AllocsPerRun(1000, func() {
-		d.Reset()
-		if d.Feed(&p, &m) != dissect.NotMine {
-			t.Fatal("accepted")
-		}
-		d.Reset()
-		if d.Feed(&tp, &m) != dissect.NotMine {
-			t.Fatal("accepted tcp")
-		}
-	})
-	if allocs != 0 {
-		t.Fatalf("allocs = %v, want 0", allocs)
-	}
+	dissecttest.NoAllocsReject(t, &Dissector{}, udp(dissect.ToServer, 53, junk), dissect.Packet{L4: 6, ServerPort: 53, Payload: junk})
 }
 
 // BenchmarkFeedQueryResponse-2  200000  2384 ns/op  256 B/op  6 allocs/op (loaded 2-core box)

@@ -3,7 +3,6 @@ package http
 import (
 	"bytes"
 	"context"
-	"math/rand"
 	"net"
 	nethttp "net/http"
 	"net/http/httptest"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 // recConn records what a client writes and reads on a real connection.
@@ -185,46 +185,15 @@ func TestRetransmissionAndGap(t *testing.T) {
 }
 
 func TestRandomRejected(t *testing.T) {
-	rng := rand.New(rand.NewSource(2))
-	const n = 100000
-	accepted := 0
-	buf := make([]byte, 1500)
-	for i := 0; i < n; i++ {
-		b := buf[:1+rng.Intn(1500)]
-		rng.Read(b)
-		p := dissect.Packet{L4: 6, ClientPort: 50000, ServerPort: 80, Seq: rng.Uint32(), Payload: b}
-		var d Dissector
-		var m dissect.Meta
-		if st := d.Feed(&p, &m); st == dissect.Identified || st == dissect.Done {
-			accepted++
-		}
-	}
-	rate := float64(accepted) / n
-	t.Logf("random acceptance: %d/%d = %.4f%%", accepted, n, rate*100)
-	if rate >= 0.001 {
-		t.Fatalf("acceptance rate %.4f%% >= 0.1%%", rate*100)
-	}
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &Dissector{} }, 6, []uint16{80, 8080, 0}, 100000, 0.001)
 }
 
 func TestNoAllocsReject(t *testing.T) {
-	var d Dissector
-	var m dissect.Meta
-	pkts := []dissect.Packet{
-		{L4: 6, ServerPort: 80, Payload: []byte("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03")},
-		{L4: 6, ServerPort: 80, Payload: []byte("GETX / HTTP/1.1\r\n\r\n")},
-		{L4: 6, ServerPort: 80, Payload: []byte("SSH-2.0-OpenSSH_9.2\r\n")},
-	}
-	allocs := testing.AllocsPerRun(1000, func() {
-		for i := range pkts {
-			d.Reset()
-			if d.Feed(&pkts[i], &m) != dissect.NotMine {
-				t.Fatal("accepted")
-			}
-		}
-	})
-	if allocs != 0 {
-		t.Fatalf("allocs = %v, want 0", allocs)
-	}
+	dissecttest.NoAllocsReject(t, &Dissector{},
+		dissect.Packet{L4: 6, ServerPort: 80, Payload: []byte("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03")},
+		dissect.Packet{L4: 6, ServerPort: 80, Payload: []byte("GETX / HTTP/1.1\r\n\r\n")},
+		dissect.Packet{L4: 6, ServerPort: 80, Payload: []byte("SSH-2.0-OpenSSH_9.2\r\n")},
+	)
 }
 
 // BenchmarkRequestResponse-2  100000  1844 ns/op  56 B/op  5 allocs/op (loaded 2-core box)

@@ -2,10 +2,10 @@ package lan
 
 import (
 	"encoding/binary"
-	"math/rand"
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 // encodeNB first-level encodes a NetBIOS name padded to 15 with a suffix.
@@ -174,32 +174,10 @@ func all() map[string]func() dissect.Dissector {
 // TestRandomRejected feeds 100k random payloads to every type, on its own
 // ports (the harshest case) and on random ones, over UDP and TCP.
 func TestRandomRejected(t *testing.T) {
-	ports := []uint16{1900, 137, 138, 139, 445, 67, 68, 546, 547, 123}
+	ports := []uint16{1900, 137, 138, 139, 445, 67, 68, 546, 547, 123, 0}
 	for name, mk := range all() {
 		t.Run(name, func(t *testing.T) {
-			rng := rand.New(rand.NewSource(4))
-			const n = 100000
-			accepted := 0
-			buf := make([]byte, 1500)
-			d := mk()
-			for i := 0; i < n; i++ {
-				b := buf[:1+rng.Intn(1500)]
-				rng.Read(b)
-				p := dissect.Packet{L4: 17, ClientPort: uint16(rng.Intn(65536)), ServerPort: ports[rng.Intn(len(ports))], Payload: b}
-				if i%4 == 3 {
-					p.L4 = 6
-				}
-				var m dissect.Meta
-				d.Reset()
-				if st := d.Feed(&p, &m); st == dissect.Identified || st == dissect.Done {
-					accepted++
-				}
-			}
-			rate := float64(accepted) / n
-			t.Logf("%s random acceptance: %d/%d = %.4f%%", name, accepted, n, rate*100)
-			if rate >= 0.001 {
-				t.Fatalf("acceptance rate %.4f%% >= 0.1%%", rate*100)
-			}
+			dissecttest.RandomPayloads(t, mk, 0, ports, 100000, 0.001)
 		})
 	}
 }
@@ -208,19 +186,7 @@ func TestNoAllocsReject(t *testing.T) {
 	junk := []byte("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03 some bytes that are not a LAN protocol at all....")
 	pkts := []dissect.Packet{udp(1900, junk), udp(137, junk), udp(123, junk), udp(547, junk), udp(67, junk), tcp(139, junk)}
 	for name, mk := range all() {
-		d := mk()
-		var m dissect.Meta
-		allocs := testing.AllocsPerRun(200, func() {
-			for i := range pkts {
-				d.Reset()
-				if d.Feed(&pkts[i], &m) != dissect.NotMine {
-					t.Fatalf("%s accepted junk", name)
-				}
-			}
-		})
-		if allocs != 0 {
-			t.Errorf("%s: allocs = %v, want 0", name, allocs)
-		}
+		t.Run(name, func(t *testing.T) { dissecttest.NoAllocsReject(t, mk(), pkts...) })
 	}
 }
 

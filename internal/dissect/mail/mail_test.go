@@ -4,7 +4,6 @@ import (
 	"bytes"
 	gotls "crypto/tls"
 	"fmt"
-	"math/rand"
 	"net"
 	"testing"
 
@@ -126,49 +125,22 @@ func TestCorpus(t *testing.T) {
 	t.Logf("%d flows checked", n)
 }
 
+// TestRandomPayloads: random bytes must practically never be claimed.
 func TestRandomPayloads(t *testing.T) {
-	rng := rand.New(rand.NewSource(2))
-	const n = 100000
-	hits := 0
-	for i := 0; i < n; i++ {
-		b := make([]byte, 1+rng.Intn(1500))
-		rng.Read(b)
-		var d Dissector
-		var m dissect.Meta
-		p := dissect.Packet{L4: 6, Dir: dissect.Dir(i & 1), Index: 1, Payload: b}
-		if st := d.Feed(&p, &m); st == dissect.Identified || st == dissect.Done {
-			hits++
-		}
-	}
-	if float64(hits)/n >= 0.001 {
-		t.Errorf("%d of %d random payloads accepted", hits, n)
-	}
-	t.Logf("accepted %d of %d", hits, n)
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &Dissector{} }, 6, []uint16{25, 587, 143, 110, 0}, 100000, 0.001)
 }
 
 func TestNoAllocsReject(t *testing.T) {
 	var d Dissector
-	var m dissect.Meta
-	pkts := []dissect.Packet{
-		{L4: 6, Dir: c, Index: 1, Payload: []byte("GET / HTTP/1.1\r\n\r\n")},
-		{L4: 6, Dir: s, Index: 1, Payload: []byte("SSH-2.0-OpenSSH_9.2\r\n")},
-		{L4: 6, Dir: s, Index: 1, Payload: bytes.Repeat([]byte{0x80}, 64)},
-	}
-	if a := testing.AllocsPerRun(1000, func() {
-		for i := range pkts {
-			d.Reset()
-			if d.Feed(&pkts[i], &m) != dissect.NotMine {
-				t.Fatal("accepted")
-			}
-		}
-	}); a != 0 {
-		t.Errorf("reject path allocates %v", a)
-	}
+	dissecttest.NoAllocsReject(t, &d,
+		dissect.Packet{L4: 6, Dir: c, Index: 1, Payload: []byte("GET / HTTP/1.1\r\n\r\n")},
+		dissect.Packet{L4: 6, Dir: s, Index: 1, Payload: []byte("SSH-2.0-OpenSSH_9.2\r\n")},
+		dissect.Packet{L4: 6, Dir: s, Index: 1, Payload: bytes.Repeat([]byte{0x80}, 64)},
+	)
 	// Waiting on a greeting that does not name the protocol allocates nothing either.
+	var m dissect.Meta
 	g := dissect.Packet{L4: 6, Dir: s, Index: 1, Payload: []byte("220 mx.example.com ready\r\n")}
-	if a := testing.AllocsPerRun(1000, func() { d.Reset(); d.Feed(&g, &m) }); a != 0 {
-		t.Errorf("continue path allocates %v", a)
-	}
+	dissecttest.NoAllocs(t, "continue path", func() { d.Reset(); d.Feed(&g, &m) })
 }
 
 func FuzzMail(f *testing.F) {

@@ -3,7 +3,6 @@ package openvpn
 import (
 	"encoding/binary"
 	"fmt"
-	"math/rand"
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
@@ -49,23 +48,7 @@ func tcp(pkts ...[]byte) []byte {
 	return b
 }
 
-type step struct {
-	dir     dissect.Dir
-	payload []byte
-}
-
-func run(l4 uint8, steps []step) (dissect.Status, dissect.Meta) {
-	var d Dissector
-	var m dissect.Meta
-	st := dissect.Continue
-	for i, s := range steps {
-		st = d.Feed(&dissect.Packet{Dir: s.dir, L4: l4, Index: i + 1, Payload: s.payload}, &m)
-		if st == dissect.Done || st == dissect.NotMine {
-			break
-		}
-	}
-	return st, m
-}
+type step = dissecttest.Step
 
 func TestDissector(t *testing.T) {
 	cReset := ctl(opHardResetClientV2, sidC, 0, nil, nil, 0, "")
@@ -107,7 +90,7 @@ func TestDissector(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, m := run(tc.l4, tc.steps)
+			st, m := dissecttest.Run(&Dissector{}, tc.l4, tc.steps)
 			if st != tc.want {
 				t.Fatalf("status = %v, want %v", st, tc.want)
 			}
@@ -121,56 +104,19 @@ func TestDissector(t *testing.T) {
 func TestRejectNoAllocs(t *testing.T) {
 	var d Dissector
 	var m dissect.Meta
-	p := dissect.Packet{L4: 6, Payload: []byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")}
-	if n := testing.AllocsPerRun(1000, func() {
-		d.Reset()
-		if d.Feed(&p, &m) != dissect.NotMine {
-			t.Fatal("accepted TLS")
-		}
-	}); n != 0 {
-		t.Fatalf("allocs = %v, want 0", n)
-	}
+	dissecttest.NoAllocsReject(t, &d, dissect.Packet{L4: 6, Payload: []byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")})
 	cReset := ctl(opHardResetClientV2, sidC, 0, nil, nil, 0, "")
 	sReset := ctl(opHardResetServerV2, sidS, 0, []uint32{0}, sidC, 0, "")
-	if n := testing.AllocsPerRun(1000, func() {
+	dissecttest.NoAllocs(t, "accept path", func() {
 		d.Reset()
 		d.Feed(&dissect.Packet{L4: 17, Payload: cReset}, &m)
 		d.Feed(&dissect.Packet{Dir: 1, L4: 17, Payload: sReset}, &m)
-	}); n != 0 {
-		t.Fatalf("accept path allocs = %v, want 0", n)
-	}
+	})
 }
 
+// TestRandomPayloads: random bytes must practically never be claimed.
 func TestRandomPayloads(t *testing.T) {
-	r := rand.New(rand.NewSource(1))
-	const n = 100000
-	hits := 0
-	var d Dissector
-	var m dissect.Meta
-	buf := make([]byte, 1500)
-	for i := 0; i < n; i++ {
-		b := buf[:1+r.Intn(1500)]
-		r.Read(b)
-		d.Reset()
-		// Each random payload is fed as a two-packet exchange (UDP and TCP)
-		// so the multi-packet rules get exercised too.
-		l4 := uint8(17)
-		if i&1 == 1 {
-			l4 = 6
-		}
-		st := d.Feed(&dissect.Packet{L4: l4, Payload: b}, &m)
-		if st == dissect.Continue {
-			st = d.Feed(&dissect.Packet{Dir: 1, L4: l4, Payload: b[len(b)/2:]}, &m)
-		}
-		if st == dissect.Identified || st == dissect.Done {
-			hits++
-		}
-	}
-	rate := float64(hits) / n
-	t.Logf("random payloads accepted: %d/%d (%.4f%%)", hits, n, rate*100)
-	if rate >= 0.001 {
-		t.Fatalf("false positive rate %.4f%% >= 0.1%%", rate*100)
-	}
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &Dissector{} }, 0, nil, 100000, 0.001)
 }
 
 func FuzzFeed(f *testing.F) {

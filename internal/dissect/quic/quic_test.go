@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"math/rand"
 	"net"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	quicgo "github.com/quic-go/quic-go"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -439,48 +439,21 @@ func TestVersionNegotiation(t *testing.T) {
 	}
 }
 
-// TestRandomPayloads checks strictness: random datagrams must practically
-// never be claimed.
+// TestRandomPayloads: random bytes must practically never be claimed.
 func TestRandomPayloads(t *testing.T) {
-	r := rand.New(rand.NewSource(1))
-	const n = 100000
-	hits := 0
-	var d Dissector
-	buf := make([]byte, 1500)
-	for range n {
-		b := buf[:1+r.Intn(1500)]
-		r.Read(b)
-		d.Reset()
-		var m dissect.Meta
-		st := d.Feed(&dissect.Packet{Dir: dissect.ToServer, L4: 17, Payload: b}, &m)
-		if st == dissect.Identified || st == dissect.Done {
-			hits++
-		}
-	}
-	t.Logf("random payloads claimed: %d of %d (%.4f%%)", hits, n, 100*float64(hits)/n)
-	if hits*1000 >= n {
-		t.Errorf("%d of %d random payloads claimed", hits, n)
-	}
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &Dissector{} }, 17, []uint16{443, 0}, 100000, 0.001)
 }
 
 func TestNoAllocsReject(t *testing.T) {
-	payloads := [][]byte{
-		unhex(t, "abcd01000001000000000000076578616d706c6503636f6d0000010001"),
-		unhex(t, "c012345678088394c8f03e5157080000449e7b9aec34"),
-		append([]byte{0x41}, make([]byte, 60)...),
+	var pkts []dissect.Packet
+	for _, h := range []string{
+		"abcd01000001000000000000076578616d706c6503636f6d0000010001",
+		"c012345678088394c8f03e5157080000449e7b9aec34",
+		"41" + strings.Repeat("00", 60),
+	} {
+		pkts = append(pkts, dissect.Packet{Dir: dissect.ToServer, L4: 17, Payload: unhex(t, h)})
 	}
-	var d Dissector
-	var m dissect.Meta
-	p := dissect.Packet{Dir: dissect.ToServer, L4: 17}
-	for _, b := range payloads {
-		p.Payload = b
-		if a := testing.AllocsPerRun(1000, func() {
-			d.Reset()
-			d.Feed(&p, &m)
-		}); a != 0 {
-			t.Errorf("%x...: %v allocs, want 0", b[:4], a)
-		}
-	}
+	dissecttest.NoAllocsReject(t, &Dissector{}, pkts...)
 }
 
 // TestNoAllocsKnownKeys checks that opening further Initials with keys

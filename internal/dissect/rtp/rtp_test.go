@@ -3,7 +3,6 @@ package rtp
 import (
 	"encoding/binary"
 	"fmt"
-	"math/rand"
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
@@ -33,23 +32,7 @@ func rtcp(types ...uint8) []byte {
 
 func framed(p []byte) []byte { return append(binary.BigEndian.AppendUint16(nil, uint16(len(p))), p...) }
 
-type step struct {
-	dir     dissect.Dir
-	payload []byte
-}
-
-func run(l4 uint8, steps []step) (dissect.Status, dissect.Meta) {
-	var d Dissector
-	var m dissect.Meta
-	st := dissect.Continue
-	for i, s := range steps {
-		st = d.Feed(&dissect.Packet{Dir: s.dir, L4: l4, Index: i + 1, Payload: s.payload}, &m)
-		if st == dissect.Done || st == dissect.NotMine {
-			break
-		}
-	}
-	return st, m
-}
+type step = dissecttest.Step
 
 func TestDissector(t *testing.T) {
 	const ssrc = 0x3796cb71
@@ -74,7 +57,7 @@ func TestDissector(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, m := run(tc.l4, tc.steps)
+			st, m := dissecttest.Run(&Dissector{}, tc.l4, tc.steps)
 			if st != tc.want || m.Proto != tc.proto {
 				t.Fatalf("got (%v, %v), want (%v, %v)", st, m.Proto, tc.want, tc.proto)
 			}
@@ -87,36 +70,12 @@ func TestRejectNoAllocs(t *testing.T) {
 	var m dissect.Meta
 	p := dissect.Packet{L4: 17, Payload: []byte("GET / HTTP/1.1\r\n\r\n")}
 	q := dissect.Packet{L4: 17, Payload: pkt(8, 1, 2, 3, 100)}
-	if n := testing.AllocsPerRun(1000, func() {
-		d.Reset()
-		d.Feed(&p, &m)
-		d.Feed(&q, &m)
-	}); n != 0 {
-		t.Fatalf("allocs = %v, want 0", n)
-	}
+	dissecttest.NoAllocs(t, "feed", func() { d.Reset(); d.Feed(&p, &m); d.Feed(&q, &m) })
 }
 
+// TestRandomPayloads: random bytes must practically never be claimed.
 func TestRandomPayloads(t *testing.T) {
-	r := rand.New(rand.NewSource(1))
-	const n = 100000
-	hits := 0
-	var d Dissector
-	var m dissect.Meta
-	buf := make([]byte, 1500)
-	for i := 0; i < n; i++ {
-		b := buf[:1+r.Intn(1500)]
-		r.Read(b)
-		d.Reset()
-		st := d.Feed(&dissect.Packet{L4: 17, Payload: b}, &m)
-		if st == dissect.Identified || st == dissect.Done {
-			hits++
-		}
-	}
-	rate := float64(hits) / n
-	t.Logf("random payloads accepted: %d/%d (%.4f%%)", hits, n, rate*100)
-	if rate >= 0.001 {
-		t.Fatalf("false positive rate %.4f%% >= 0.1%%", rate*100)
-	}
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &Dissector{} }, 17, nil, 100000, 0.001)
 }
 
 func FuzzFeed(f *testing.F) {

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"fmt"
-	"math/rand"
 	"strings"
 	"testing"
 
@@ -72,40 +71,12 @@ func TestHostDoesNotAlias(t *testing.T) {
 }
 
 func TestRejectNoAllocs(t *testing.T) {
-	var d Dissector
-	var m dissect.Meta
-	p := dissect.Packet{L4: 6, Payload: []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")}
-	if n := testing.AllocsPerRun(1000, func() {
-		d.Reset()
-		if d.Feed(&p, &m) != dissect.NotMine {
-			t.Fatal("accepted HTTP")
-		}
-	}); n != 0 {
-		t.Fatalf("allocs = %v, want 0", n)
-	}
+	dissecttest.NoAllocsReject(t, &Dissector{}, dissect.Packet{L4: 6, Payload: []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")})
 }
 
+// TestRandomPayloads: random bytes must practically never be claimed.
 func TestRandomPayloads(t *testing.T) {
-	r := rand.New(rand.NewSource(1))
-	const n = 100000
-	hits := 0
-	var d Dissector
-	var m dissect.Meta
-	buf := make([]byte, 1500)
-	for i := 0; i < n; i++ {
-		b := buf[:1+r.Intn(1500)]
-		r.Read(b)
-		d.Reset()
-		st := d.Feed(&dissect.Packet{L4: 17, Payload: b}, &m)
-		if st == dissect.Identified || st == dissect.Done {
-			hits++
-		}
-	}
-	rate := float64(hits) / n
-	t.Logf("random payloads accepted: %d/%d (%.4f%%)", hits, n, rate*100)
-	if rate >= 0.001 {
-		t.Fatalf("false positive rate %.4f%% >= 0.1%%", rate*100)
-	}
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &Dissector{} }, 17, nil, 100000, 0.001)
 }
 
 func FuzzFeed(f *testing.F) {

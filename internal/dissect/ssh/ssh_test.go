@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
-	mrand "math/rand"
 	"net"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	xssh "golang.org/x/crypto/ssh"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 // recConn records both directions as seen by the server.
@@ -162,40 +162,11 @@ func TestFeedOneSided(t *testing.T) {
 }
 
 func TestRandomRejected(t *testing.T) {
-	rng := mrand.New(mrand.NewSource(3))
-	const n = 100000
-	accepted := 0
-	buf := make([]byte, 1500)
-	for i := 0; i < n; i++ {
-		b := buf[:1+rng.Intn(1500)]
-		rng.Read(b)
-		p := dissect.Packet{L4: 6, ServerPort: 22, Dir: dissect.Dir(i & 1), Payload: b}
-		var d Dissector
-		var m dissect.Meta
-		if st := d.Feed(&p, &m); st == dissect.Identified || st == dissect.Done {
-			accepted++
-		}
-	}
-	rate := float64(accepted) / n
-	t.Logf("random acceptance: %d/%d = %.4f%%", accepted, n, rate*100)
-	if rate >= 0.001 {
-		t.Fatalf("acceptance rate %.4f%% >= 0.1%%", rate*100)
-	}
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &Dissector{} }, 6, []uint16{22, 0}, 100000, 0.001)
 }
 
 func TestNoAllocsReject(t *testing.T) {
-	var d Dissector
-	var m dissect.Meta
-	p := dissect.Packet{L4: 6, Payload: []byte("GET / HTTP/1.1\r\n\r\n")}
-	allocs := testing.AllocsPerRun(1000, func() {
-		d.Reset()
-		if d.Feed(&p, &m) != dissect.NotMine {
-			t.Fatal("accepted")
-		}
-	})
-	if allocs != 0 {
-		t.Fatalf("allocs = %v, want 0", allocs)
-	}
+	dissecttest.NoAllocsReject(t, &Dissector{}, dissect.Packet{L4: 6, Payload: []byte("GET / HTTP/1.1\r\n\r\n")})
 }
 
 // BenchmarkBanners-2  1573575  273.9 ns/op  56 B/op  2 allocs/op

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"math/rand"
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
@@ -56,23 +55,7 @@ func framed(msgs ...[]byte) []byte {
 	return b
 }
 
-type step struct {
-	dir     dissect.Dir
-	payload []byte
-}
-
-func run(l4 uint8, steps []step) (dissect.Status, dissect.Meta) {
-	var d Dissector
-	var m dissect.Meta
-	st := dissect.Continue
-	for i, s := range steps {
-		st = d.Feed(&dissect.Packet{Dir: s.dir, L4: l4, Index: i + 1, Payload: s.payload}, &m)
-		if st == dissect.Done || st == dissect.NotMine {
-			break
-		}
-	}
-	return st, m
-}
+type step = dissecttest.Step
 
 func TestDissector(t *testing.T) {
 	bindReq := build(0x0001, true, tx, true, attr{0x0006, []byte("abc:def")}, attr{0xc057, []byte{0, 3, 0, 10}})
@@ -117,7 +100,7 @@ func TestDissector(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, m := run(tc.l4, tc.steps)
+			st, m := dissecttest.Run(&Dissector{}, tc.l4, tc.steps)
 			if st != tc.want {
 				t.Fatalf("status = %v, want %v (why %q)", st, tc.want, m.Why)
 			}
@@ -131,45 +114,14 @@ func TestDissector(t *testing.T) {
 func TestRejectNoAllocs(t *testing.T) {
 	var d Dissector
 	var m dissect.Meta
-	p := dissect.Packet{L4: 17, Payload: []byte("\x80\x12\xae\x16\x04\xe9\xfa\x38\x3a\xa6\xd9\x22\xc4\x53\x20\x97\xca\x1b\xd2\x97\xab\x78")}
+	dissecttest.NoAllocsReject(t, &d, dissect.Packet{L4: 17, Payload: []byte("\x80\x12\xae\x16\x04\xe9\xfa\x38\x3a\xa6\xd9\x22\xc4\x53\x20\x97\xca\x1b\xd2\x97\xab\x78")})
 	req := dissect.Packet{L4: 17, Payload: build(0x0001, true, tx, true, attr{0x8070, []byte{0, 0, 0, 3}}, attr{attrSoftware, []byte("WhatsApp")})}
-	if n := testing.AllocsPerRun(1000, func() {
-		d.Reset()
-		if d.Feed(&p, &m) != dissect.NotMine {
-			t.Fatal("accepted RTP")
-		}
-		d.Reset()
-		d.Feed(&req, &m)
-	}); n != 0 {
-		t.Fatalf("allocs = %v, want 0", n)
-	}
+	dissecttest.NoAllocs(t, "accept path", func() { d.Reset(); d.Feed(&req, &m) })
 }
 
+// TestRandomPayloads: random bytes must practically never be claimed.
 func TestRandomPayloads(t *testing.T) {
-	r := rand.New(rand.NewSource(1))
-	const n = 100000
-	hits := 0
-	var d Dissector
-	var m dissect.Meta
-	buf := make([]byte, 1500)
-	for i := 0; i < n; i++ {
-		b := buf[:1+r.Intn(1500)]
-		r.Read(b)
-		d.Reset()
-		l4 := uint8(17)
-		if i&1 == 1 {
-			l4 = 6
-		}
-		st := d.Feed(&dissect.Packet{L4: l4, Payload: b}, &m)
-		if st == dissect.Identified || st == dissect.Done {
-			hits++
-		}
-	}
-	rate := float64(hits) / n
-	t.Logf("random payloads accepted: %d/%d (%.4f%%)", hits, n, rate*100)
-	if rate >= 0.001 {
-		t.Fatalf("false positive rate %.4f%% >= 0.1%%", rate*100)
-	}
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &Dissector{} }, 0, nil, 100000, 0.001)
 }
 
 func FuzzFeed(f *testing.F) {

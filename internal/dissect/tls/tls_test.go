@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math/rand"
 	"strings"
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 func ja4Part(s string) string {
@@ -255,52 +255,13 @@ func TestTorName(t *testing.T) {
 
 // TestRandomPayloads: random bytes must practically never look like TLS.
 func TestRandomPayloads(t *testing.T) {
-	rng := rand.New(rand.NewSource(1))
-	const n = 100000
-	hits := map[string]int{}
-	for i := 0; i < n; i++ {
-		b := make([]byte, 1+rng.Intn(1500))
-		rng.Read(b)
-		for name, d := range map[string]dissect.Dissector{"tls": &Dissector{}, "dtls": &DTLSDissector{}} {
-			var m dissect.Meta
-			l4 := uint8(6)
-			if name == "dtls" {
-				l4 = 17
-			}
-			p := dissect.Packet{L4: l4, ServerPort: 443, Index: 1, Seq: rng.Uint32(), Payload: b}
-			if st := d.Feed(&p, &m); st == dissect.Identified || st == dissect.Done {
-				hits[name]++
-			}
-		}
-	}
-	for name, h := range hits {
-		if float64(h)/n >= 0.001 {
-			t.Errorf("%s: %d of %d random payloads accepted", name, h, n)
-		}
-	}
-	t.Logf("accepted: tls %d, dtls %d of %d", hits["tls"], hits["dtls"], n)
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &Dissector{} }, 6, []uint16{443, 0}, 100000, 0.001)
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &DTLSDissector{} }, 17, []uint16{443, 0}, 100000, 0.001)
 }
 
 func TestNoAllocsReject(t *testing.T) {
-	httpReq := []byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
-	udp := bytes.Repeat([]byte{0x45}, 100)
-	var d Dissector
-	var dd DTLSDissector
-	var m dissect.Meta
-	tp := dissect.Packet{L4: 6, Index: 1, Payload: httpReq}
-	up := dissect.Packet{L4: 17, Index: 1, Payload: udp}
-	if a := testing.AllocsPerRun(1000, func() {
-		d.Reset()
-		if d.Feed(&tp, &m) != dissect.NotMine {
-			t.Fatal("tls accepted http")
-		}
-		dd.Reset()
-		if dd.Feed(&up, &m) != dissect.NotMine {
-			t.Fatal("dtls accepted junk")
-		}
-	}); a != 0 {
-		t.Errorf("reject path allocates %v times", a)
-	}
+	dissecttest.NoAllocsReject(t, &Dissector{}, dissect.Packet{L4: 6, Index: 1, Payload: []byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")})
+	dissecttest.NoAllocsReject(t, &DTLSDissector{}, dissect.Packet{L4: 17, Index: 1, Payload: bytes.Repeat([]byte{0x45}, 100)})
 }
 
 // BenchmarkClientHello-2  9831 ns/op  154.51 MB/s  192 B/op  9 allocs/op (shared, busy host)

@@ -3,7 +3,6 @@ package wireguard
 import (
 	"encoding/binary"
 	"fmt"
-	"math/rand"
 	"testing"
 
 	"github.com/weirnet/weir/internal/dissect"
@@ -29,24 +28,7 @@ func msg(typ uint8, size int, a, b uint32, ctr uint64) []byte {
 	return p
 }
 
-type step struct {
-	dir     dissect.Dir
-	payload []byte
-}
-
-func run(l4 uint8, steps []step) (dissect.Status, dissect.Meta) {
-	var d Dissector
-	var m dissect.Meta
-	st := dissect.Continue
-	for i, s := range steps {
-		p := dissect.Packet{Dir: s.dir, L4: l4, Index: i + 1, Payload: s.payload}
-		st = d.Feed(&p, &m)
-		if st != dissect.Continue && st != dissect.Identified {
-			break
-		}
-	}
-	return st, m
-}
+type step = dissecttest.Step
 
 func TestDissector(t *testing.T) {
 	const cl, sv = 0x11223344, 0x55667788
@@ -75,7 +57,7 @@ func TestDissector(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, m := run(tc.l4, tc.steps)
+			st, m := dissecttest.Run(&Dissector{}, tc.l4, tc.steps)
 			if st != tc.want {
 				t.Fatalf("status = %v, want %v", st, tc.want)
 			}
@@ -99,40 +81,12 @@ func TestResponseMatchesInitiation(t *testing.T) {
 }
 
 func TestRejectNoAllocs(t *testing.T) {
-	var d Dissector
-	var m dissect.Meta
-	p := dissect.Packet{L4: 17, Payload: []byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")}
-	if n := testing.AllocsPerRun(1000, func() {
-		d.Reset()
-		if d.Feed(&p, &m) != dissect.NotMine {
-			t.Fatal("accepted HTTP")
-		}
-	}); n != 0 {
-		t.Fatalf("allocs = %v, want 0", n)
-	}
+	dissecttest.NoAllocsReject(t, &Dissector{}, dissect.Packet{L4: 17, Payload: []byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")})
 }
 
+// TestRandomPayloads: random bytes must practically never be claimed.
 func TestRandomPayloads(t *testing.T) {
-	r := rand.New(rand.NewSource(1))
-	const n = 100000
-	hits := 0
-	var d Dissector
-	var m dissect.Meta
-	buf := make([]byte, 1500)
-	for i := 0; i < n; i++ {
-		b := buf[:1+r.Intn(1500)]
-		r.Read(b)
-		d.Reset()
-		st := d.Feed(&dissect.Packet{L4: 17, Payload: b}, &m)
-		if st == dissect.Identified || st == dissect.Done {
-			hits++
-		}
-	}
-	rate := float64(hits) / n
-	t.Logf("random payloads accepted: %d/%d (%.4f%%)", hits, n, rate*100)
-	if rate >= 0.001 {
-		t.Fatalf("false positive rate %.4f%% >= 0.1%%", rate*100)
-	}
+	dissecttest.RandomPayloads(t, func() dissect.Dissector { return &Dissector{} }, 17, nil, 100000, 0.001)
 }
 
 func FuzzParse(f *testing.F) {
