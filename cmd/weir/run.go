@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/weirnet/weir/internal/classify/catalog"
+	"github.com/weirnet/weir/internal/decode"
 	"github.com/weirnet/weir/internal/enforce"
 	"github.com/weirnet/weir/internal/metrics"
 	"github.com/weirnet/weir/internal/policy"
@@ -24,6 +25,8 @@ type runFlags struct {
 	policyFile   string
 	events       string
 	records      string
+	recordsMax   int64
+	recordsKeep  int
 	shape        string
 	cleanup      bool
 	check        bool
@@ -42,7 +45,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	f := runFlags{cfg: enforce.DefaultConfig()}
 	fs.StringVar(&f.policyFile, "policy", "", "policy file (required; docs/policy.md)")
 	fs.StringVar(&f.events, "events", "-", "where to write one JSON line per enforcement: a file, or - for stdout")
-	fs.StringVar(&f.records, "records", "", "write flow records (JSON lines) to this file (- for stdout)")
+	fs.StringVar(&f.records, "records", "", "write flow records (JSON lines, docs/records.md) to this file (- for stdout)")
+	fs.Int64Var(&f.recordsMax, "records-max-bytes", 0, "rotate the --records file before it exceeds this size (0: never)")
+	fs.IntVar(&f.recordsKeep, "records-keep", 5, "rotated --records files to keep (FILE.1 ... FILE.N)")
 	fs.StringVar(&f.shape, "shape", "", "devices whose egress is shaped for throttle rules, comma-separated")
 	fs.BoolVar(&f.cleanup, "cleanup", false, "remove Weir's netfilter rules left by a previous run, then exit")
 	fs.BoolVar(&f.check, "check", false, "check the configuration and policy, then exit without touching the network")
@@ -150,7 +155,7 @@ func runInline(f *runFlags, stdout, stderr io.Writer) int {
 	sinks = append(sinks, m)
 	if f.records != "" {
 		an, _ := f.out.anonymizer()
-		recs, err := jsonl.NewSink(jsonl.Config{Path: f.records, Stdout: stdout, Anon: an})
+		recs, err := jsonl.NewSink(jsonl.Config{Path: f.records, Stdout: stdout, Anon: an, MaxBytes: f.recordsMax, Keep: f.recordsKeep})
 		if err != nil {
 			logf("unable to initialize records component: %v", err)
 			return exitError
@@ -193,6 +198,7 @@ func runInline(f *runFlags, stdout, stderr io.Writer) int {
 		}
 		return exitError
 	}
+	go exportDatapathMetrics(ctx, x, m)
 	h := p.Hash()
 	logf("enforcing %s (%d rules, sha256 %x) on NFQUEUE %d, fail-%s", f.policyFile, len(p.Rules()), h[:8], f.cfg.Queue, map[bool]string{true: "closed", false: "open"}[f.cfg.FailClosed])
 
@@ -290,4 +296,32 @@ func (m multiEvents) Event(e *record.Event) error {
 		}
 	}
 	return first
+}
+
+// exportDatapathMetrics copies the datapath's counters into the metrics
+// every second: malformed packets by reason, and what the datapath dropped
+// or failed to do.
+func exportDatapathMetrics(ctx context.Context, x *enforce.Inline, m *metrics.Metrics) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var lastReasons [decode.NumReasons]uint64
+	var lastInject, lastVerdict, lastEvicted uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s, es := x.Stats()
+		for r := 1; r < decode.NumReasons; r++ {
+			if d := es.Decode.Reasons[r] - lastReasons[r]; d > 0 {
+				m.MalformedCounter(decode.Reason(r).String()).Add(float64(d))
+			}
+			lastReasons[r] = es.Decode.Reasons[r]
+		}
+		m.Dropped("inject_error", s.InjectErrors-lastInject)
+		m.Dropped("verdict_error", s.VerdictErrors-lastVerdict)
+		m.Dropped("flow_evicted", es.Flow.Evicted()-lastEvicted)
+		lastInject, lastVerdict, lastEvicted = s.InjectErrors, s.VerdictErrors, es.Flow.Evicted()
+	}
 }

@@ -37,6 +37,7 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 	// Control protocols decided by the IP header (ICMP, IGMP) get no app.
 	named := m.Host != "" && !isIPLiteral(m.Host)
 	if r.App != "" || named || isLocalProto(m.Proto) || isControlProto(m.Proto) {
+		markDoH(r)
 		c.portFallback(r, f)
 		return
 	}
@@ -57,7 +58,17 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 			r.Why = join(r.Why, "server address in "+app+" prefixes")
 		}
 	}
+	markDoH(r)
 	c.portFallback(r, f)
+}
+
+// markDoH names DNS over HTTPS: TLS or QUIC to a known public resolver
+// (by name or by its published address).
+func markDoH(r *Result) {
+	if r.App == "doh" && (r.Meta.Proto == dissect.TLS || r.Meta.Proto == dissect.QUIC) {
+		r.Meta.Proto = dissect.DoH
+		r.Why = join(r.Why, "DNS over HTTPS to a public resolver")
+	}
 }
 
 // portFallback guesses the protocol from the server port when no

@@ -402,3 +402,36 @@ func TestInline_cleanExit(t *testing.T) {
 		t.Errorf("no clean-exit message: %s", weir.Stderr())
 	}
 }
+
+// TestInline_accounting: weir run --store --listen serves Prometheus
+// metrics and the dashboard API live, and both show the enforcement.
+func TestInline_accounting(t *testing.T) {
+	n := testnet.New(t)
+	n.StartWeb()
+	db := filepath.Join(n.Dir(), "weir.db")
+	startWeir(t, n, blockPolicy, "--store", db, "--listen", "127.0.0.1:18080")
+	if r, _ := n.Curl("http://blocked.test/", "--resolve", "blocked.test:80:"+testnet.ServerIP4.String()); r.Status != 451 {
+		t.Fatalf("status %d, want 451", r.Status)
+	}
+	n.Curl("http://allowed.test/", "--resolve", "allowed.test:80:"+testnet.ServerIP4.String())
+	deadline := time.Now().Add(5 * time.Second)
+	var metrics, events string
+	for time.Now().Before(deadline) {
+		metrics, _, _ = n.Run(n.Router, "curl", "-s", "http://127.0.0.1:18080/metrics")
+		events, _, _ = n.Run(n.Router, "curl", "-s", "http://127.0.0.1:18080/api/events?limit=10")
+		if strings.Contains(metrics, `weir_enforcement_actions_total{action="block",rule="block-hosts"} 1`) &&
+			strings.Contains(events, "block-hosts") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(metrics, `weir_enforcement_actions_total{action="block",rule="block-hosts"} 1`) {
+		t.Errorf("metrics lack the enforcement:\n%.2000s", metrics)
+	}
+	if !strings.Contains(metrics, "weir_verdict_latency_seconds_count") {
+		t.Errorf("metrics lack the verdict latency histogram")
+	}
+	if !strings.Contains(events, "block-hosts") || !strings.Contains(events, "http-451") {
+		t.Errorf("/api/events lacks the block: %s", events)
+	}
+}

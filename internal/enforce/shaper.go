@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/weirnet/weir/internal/marker"
 )
 
 // Shaper throttles marked connections with an HTB qdisc on each shaped
@@ -47,6 +49,14 @@ func NewShaper(devs []string, ipv6 bool) (*Shaper, error) {
 			s.Close()
 			return nil, err
 		}
+		// Throttled traffic announces itself too: DSCP Lower Effort
+		// (RFC 8622), visible to anyone who looks at the packets.
+		if err := ipt(t, "-t", "mangle", "-A", ShapeChain, "-m", "mark", "--mark",
+			"0x"+strconv.FormatUint(uint64(markThrottleBase), 16)+"/0x"+strconv.FormatUint(uint64(markMaskThrottle), 16),
+			"-j", "DSCP", "--set-dscp", strconv.Itoa(ThrottleDSCP)); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	for i := maxClasses - 1; i >= 0; i-- {
 		s.free = append(s.free, markThrottleBase+uint32(i))
@@ -68,6 +78,10 @@ func NewShaper(devs []string, ipv6 bool) (*Shaper, error) {
 func classID(mark uint32) string {
 	return htbHandle + ":" + strconv.FormatUint(uint64(mark-markThrottleBase+0x10), 16)
 }
+
+// ThrottleDSCP is the DSCP Weir writes on every packet of a throttled
+// connection: LE, Lower Effort (RFC 8622). See docs/markers.md.
+const ThrottleDSCP = marker.ThrottleDSCP
 
 // ShapeChain is the mangle-table chain that maps throttle marks to classes.
 const ShapeChain = "WEIRSHAPE"

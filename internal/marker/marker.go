@@ -128,3 +128,8 @@ func parseKV(s, prefix string) (rule, notice string, ok bool) {
 	}
 	return rule, notice, true
 }
+
+// ThrottleDSCP is the DSCP Weir sets on every packet of a throttled
+// connection, both directions: LE, Lower Effort (RFC 8622). A probe that
+// sees its downloads slowed and marked LE knows who slowed them.
+const ThrottleDSCP = 1
