@@ -210,4 +210,19 @@ type Throughput struct {
 	// Valid is true when the sample is big or long enough to say anything
 	// about the path's rate (not just its latency).
 	Valid bool `json:"valid"`
+	// DSCP is what the sniffer saw of the sample's incoming data packets;
+	// nil without a sniffer.
+	DSCP *DSCPEvidence `json:"dscp,omitempty"`
+}
+
+// DSCPEvidence counts the DSCP values (IPv4 TOS / IPv6 traffic class,
+// upper 6 bits) on the data packets one connection received. Weir marks
+// every packet of a connection it throttles with marker.ThrottleDSCP
+// (Lower Effort, RFC 8622).
+type DSCPEvidence struct {
+	Packets     int   `json:"packets"`      // data packets seen (TCP payload > 0)
+	LowerEffort int   `json:"lower_effort"` // of them, marked marker.ThrottleDSCP
+	Values      []int `json:"values"`       // distinct DSCP values, in order seen (at most 8)
+	// Weir is true when most data packets carry Weir's throttle marker.
+	Weir bool `json:"weir"`
 }

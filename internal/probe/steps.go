@@ -329,6 +329,11 @@ func (s *steps) sample(ctx context.Context, rawURL string, ap netip.AddrPort, ho
 		}
 	}
 	r.Valid = r.Failure == "" && r.Bytes > 0 && (r.Bytes >= minSampleBytes || (!r.Complete && r.Bytes < maxBytes))
+	if s.sniff != nil && local != 0 && r.Bytes > 0 {
+		// Weir marks the packets of a connection it throttles (DSCP LE):
+		// the sample's own packets say whether the rate is Weir's doing.
+		r.DSCP = s.sniff.dscpEvidence(sniffKey{remote: ap, local: local, proto: 6}, evidenceWait)
+	}
 	return r
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/weirnet/weir/internal/marker"
 )
 
 // Thresholds tune the throughput comparison.
@@ -358,17 +360,41 @@ func checkThroughput(tk *TestKeys, ctl *ControlResponse, th Thresholds, notes *[
 		}
 		return nil
 	}
-	if th.MinRate > 0 && s.Rate < th.MinRate {
-		return &finding{Throttled, Unmarked, []string{fmt.Sprintf(
-			"throughput: %s (%d bytes in %.2fs) is below the expected %s", fmtRate(s.Rate), s.Bytes, s.Seconds, fmtRate(th.MinRate))}}
+	// The rate says whether the path is slow; only Weir's DSCP marker on
+	// the sample's own packets says who slowed it.
+	attr, mark := Unmarked, dscpWhy(s.DSCP)
+	if s.DSCP != nil && s.DSCP.Weir {
+		attr = ByWeir
 	}
-	if ctl != nil && ctl.Throughput != nil && th.ThrottleRatio > 0 {
-		c := ctl.Throughput
-		if c.Valid && s.Rate < th.ThrottleRatio*c.Rate {
-			return &finding{Throttled, Unmarked, []string{fmt.Sprintf(
-				"throughput: %s (%d bytes in %.2fs) against the control's %s: below %.0f%% of it",
-				fmtRate(s.Rate), s.Bytes, s.Seconds, fmtRate(c.Rate), th.ThrottleRatio*100)}}
+	sample := fmt.Sprintf("throughput: %s (%d bytes in %.2fs)", fmtRate(s.Rate), s.Bytes, s.Seconds)
+	if th.MinRate > 0 && s.Rate < th.MinRate {
+		return &finding{Throttled, attr, []string{sample + " is below the expected " + fmtRate(th.MinRate) + mark}}
+	}
+	ctlRate := ctl != nil && ctl.Throughput != nil && ctl.Throughput.Valid && th.ThrottleRatio > 0
+	if ctlRate && s.Rate < th.ThrottleRatio*ctl.Throughput.Rate {
+		return &finding{Throttled, attr, []string{fmt.Sprintf("%s against the control's %s: below %.0f%% of it%s",
+			sample, fmtRate(ctl.Throughput.Rate), th.ThrottleRatio*100, mark)}}
+	}
+	if attr == ByWeir {
+		// Weir announces the throttle; with no rate to compare, its word
+		// is the evidence (as a Weir EDE is without a control). With one,
+		// a marked sample that is not slow is noted, not flagged: the
+		// configured rate may exceed what the path carries anyway.
+		if th.MinRate <= 0 && !ctlRate {
+			return &finding{Throttled, ByWeir, []string{sample + ", no rate to compare with" + mark}}
 		}
+		*notes = append(*notes, sample+" is not below the thresholds"+mark)
 	}
 	return nil
+}
+
+// dscpWhy renders the sample's DSCP evidence for a throughput finding.
+func dscpWhy(d *DSCPEvidence) string {
+	switch {
+	case d == nil:
+		return ""
+	case d.Weir:
+		return fmt.Sprintf("; %d of %d data packets marked DSCP %d (Lower Effort): Weir's throttle marker", d.LowerEffort, d.Packets, marker.ThrottleDSCP)
+	}
+	return fmt.Sprintf("; data packets' DSCP %v (%d packets): no Weir throttle marker", d.Values, d.Packets)
 }

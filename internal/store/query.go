@@ -395,3 +395,17 @@ func limit(n int) int {
 	}
 	return n
 }
+
+// LastMinute returns the latest minute with traffic in the store (zero
+// when it holds none). Readers anchor relative windows there when the
+// store was made from an old capture rather than live traffic.
+func (s *Store) LastMinute(ctx context.Context) (time.Time, error) {
+	var last sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(minute) FROM traffic_minute`).Scan(&last); err != nil {
+		return time.Time{}, fmt.Errorf("store: last minute: %w", err)
+	}
+	if !last.Valid {
+		return time.Time{}, nil
+	}
+	return time.Unix(last.Int64, 0).UTC(), nil
+}

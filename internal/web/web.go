@@ -109,9 +109,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // window parses ?since= (a duration before now such as 1h, an RFC 3339
-// time, or Unix seconds) and ?step= (a duration or seconds).
+// time, or Unix seconds) and ?step= (a duration or seconds). "Now" is the
+// store's last minute of data when that is older than the default window.
 func (s *Server) window(r *http.Request) (store.Window, error) {
 	now := s.deps.Now()
+	// A store made from a capture (weir inspect --store) ends in the past:
+	// relative windows then count back from its last minute of data.
+	if last, err := s.deps.Store.LastMinute(r.Context()); err == nil && !last.IsZero() && last.Before(now.Add(-s.cfg.DefaultSince)) {
+		now = last.Add(time.Minute)
+	}
 	w := store.Window{Since: now.Add(-s.cfg.DefaultSince), Until: now}
 	q := r.URL.Query()
 	if v := q.Get("since"); v != "" {
