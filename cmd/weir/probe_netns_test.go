@@ -82,7 +82,7 @@ func censorNet(t *testing.T) *testnet.Net {
 // serverNet builds the topology with the servers and the control.
 func serverNet(t *testing.T) *testnet.Net {
 	t.Helper()
-	n := testnet.New(t, testnet.WithSecondServer("slow.test"), testnet.WithNames(injectedName), testnet.WithTimeout(90*time.Second))
+	n := testnet.New(t, testnet.WithSecondServer("slow.test"), testnet.WithNames(injectedName, quicBlockedName), testnet.WithTimeout(90*time.Second))
 	n.StartDNS()
 	n.StartWeb()
 	n.StartHTTP3Go() // UDP 443 next to the Go web server's TCP 443
@@ -347,6 +347,13 @@ func TestProbeNetns_otherCensor(t *testing.T) {
 	}
 	// Reset evidence: the router's RST has another TTL than the server's SYN-ACK.
 	for _, m := range rep.Measurements {
+		if m.URL == "http://slow.test/" {
+			// The tbf slows the sample without marking it: the sniffer
+			// looked at its packets and found no Weir DSCP.
+			if d := m.TestKeys.Throughput.DSCP; d == nil || d.Packets == 0 || d.LowerEffort != 0 || d.Weir {
+				t.Errorf("unmarked throttle: DSCP evidence %+v, want packets seen and none marked", d)
+			}
+		}
 		if m.URL != "https://blocked.test/" {
 			continue
 		}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,10 +31,23 @@ func requireWeirRun(t *testing.T) {
 	t.Skip("closed-loop probe tests need `weir run` (inline enforcement), which is not in the command table yet; they enable themselves once it is")
 }
 
-// closedLoopPolicy blocks by name (DNS, SNI, Host) and by keyword, all
-// with the visible "block" action, so every enforcement carries a marker.
+// quicBlockedName is blocked over QUIC only: DNS, TCP and TLS go through,
+// so the QUIC step alone shows Weir's ICMP.
+const quicBlockedName = "quic-blocked.test"
+
+// closedLoopPolicy blocks by name (DNS, SNI, Host, QUIC SNI) and by
+// keyword, all with the visible "block" action, so every enforcement
+// carries a marker, and throttles slow.test (the second server address),
+// which Weir marks with DSCP Lower Effort.
 const closedLoopPolicy = `notice: https://notices.test/weir
 rules:
+  - name: quic-only
+    match: { sni: ["` + quicBlockedName + `"], l4: udp }
+    action: block
+  - name: slow-down
+    match: { host: slow.test }
+    action: throttle
+    rate: 8mbit
   - name: sni-only
     match: { sni: ["blocked.test"] }
     action: block
@@ -60,7 +74,8 @@ func weirRunArgs(policy string) []string {
 		}
 		return out
 	}
-	return []string{"run", "--policy", policy}
+	// Throttle rules need shaped devices: both directions of the router.
+	return []string{"run", "--policy", policy, "--shape", testnet.RouterClientIf + "," + testnet.RouterServerIf}
 }
 
 func splitFields(s string) []string {
@@ -103,33 +118,65 @@ func TestProbeWeir_closedLoop(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	flags := []string{"--control", "http://" + testnet.ServerIP4.String() + ":" + controlPort, "--timeout", "3s"}
-	targets := []string{"https://allowed.test/", "http://allowed.test/", "https://blocked.test/", "http://blocked.test/",
-		"https://www.blocked.test/", "http://casino-royal.test/"}
-	rep := runProbe(t, n, flags, targets...)
+	// The sample settings of the other-censor test: 8 MB or 1 s, throttled
+	// below 5 % of the control's rate. Weir's 8 Mbit/s is ~1 MB/s.
+	flags := []string{"--control", "http://" + testnet.ServerIP4.String() + ":" + controlPort, "--timeout", "3s",
+		"--sample", "/big?bytes=8000000", "--sample-bytes", "8000000", "--sample-time", "1s", "--throttle-ratio", "0.05"}
 	// One rule per layer, so each marker is exercised: EDE text, the
-	// reset's payload/IP ID after the ClientHello, the 451 notice.
+	// reset's payload/IP ID after the ClientHello, the 451 notice, the
+	// ICMP's IP ID for QUIC, the DSCP of throttled packets. ICMP and DSCP
+	// name no rule, so their evidence names the marker instead.
 	want := map[string]struct {
-		v    probe.Verdict
-		a    probe.Attribution
-		rule string
+		v        probe.Verdict
+		a        probe.Attribution
+		evidence string
 	}{
-		"https://allowed.test/":     {probe.Accessible, probe.ByNone, ""},
-		"http://allowed.test/":      {probe.Accessible, probe.ByNone, ""},
-		"https://blocked.test/":     {probe.TLSSNIBlocked, probe.ByWeir, "sni-only"},
-		"http://blocked.test/":      {probe.Accessible, probe.ByNone, ""}, // no SNI, not DNS: the sni rule does not apply
-		"https://www.blocked.test/": {probe.DNSBlocked, probe.ByWeir, "dns-only"},
-		"http://casino-royal.test/": {probe.HTTPBlocked, probe.ByWeir, "http-keyword"},
+		"https://allowed.test/":            {probe.Accessible, probe.ByNone, ""},
+		"http://allowed.test/":             {probe.Accessible, probe.ByNone, ""},
+		"https://server.test/":             {probe.Accessible, probe.ByNone, ""}, // QUIC allowed: the h3 server answers
+		"https://blocked.test/":            {probe.TLSSNIBlocked, probe.ByWeir, "sni-only"},
+		"http://blocked.test/":             {probe.Accessible, probe.ByNone, ""}, // no SNI, not DNS: the sni rule does not apply
+		"https://www.blocked.test/":        {probe.DNSBlocked, probe.ByWeir, "dns-only"},
+		"http://casino-royal.test/":        {probe.HTTPBlocked, probe.ByWeir, "http-keyword"},
+		"https://" + quicBlockedName + "/": {probe.QUICBlocked, probe.ByWeir, "ip.id=0x5745"},
+		"http://slow.test/":                {probe.Throttled, probe.ByWeir, "Weir's throttle marker"},
+	}
+	var targets []string
+	for u := range want {
+		targets = append(targets, u)
+	}
+	rep := runProbe(t, n, flags, targets...)
+	if len(rep.Measurements) != len(want) {
+		t.Fatalf("%d measurements, want %d", len(rep.Measurements), len(want))
 	}
 	for _, m := range rep.Measurements {
-		w := want[m.URL]
-		if m.Verdict != w.v || m.Attribution != w.a {
-			t.Errorf("%s: %s/%s, want %s/%s: %q", m.URL, m.Verdict, m.Attribution, w.v, w.a, m.Evidence)
+		w, ok := want[m.URL]
+		if !ok {
+			t.Errorf("unexpected target %s", m.URL)
 			continue
 		}
-		if w.rule != "" && !strings.Contains(strings.Join(m.Evidence, " "), w.rule) {
-			t.Errorf("%s: evidence does not name rule %s: %q", m.URL, w.rule, m.Evidence)
+		if m.Verdict != w.v || m.Attribution != w.a {
+			b, _ := json.MarshalIndent(m, "", "  ")
+			t.Errorf("%s: %s/%s, want %s/%s\n%s", m.URL, m.Verdict, m.Attribution, w.v, w.a, b)
+			continue
 		}
+		if w.evidence != "" && !strings.Contains(strings.Join(m.Evidence, " "), w.evidence) {
+			t.Errorf("%s: evidence does not name %q: %q", m.URL, w.evidence, m.Evidence)
+		}
+		// Allowed and QUIC-only targets are not throttled, and their
+		// packets carry no Weir DSCP.
+		if m.URL != "http://slow.test/" {
+			if tp := m.TestKeys.Throughput; tp != nil && tp.DSCP != nil && tp.DSCP.LowerEffort > 0 {
+				t.Errorf("%s: %d packets marked Lower Effort though not throttled", m.URL, tp.DSCP.LowerEffort)
+			}
+		}
+	}
+	if t.Failed() {
+		for _, c := range [][]string{{"iptables", "-w", "-t", "mangle", "-v", "-n", "-L", "WEIRSHAPE"}, {"tc", "-s", "class", "show", "dev", testnet.RouterClientIf}} {
+			out, _, _ := n.Run(n.Router, c[0], c[1:]...)
+			t.Logf("%v:\n%s", c, out)
+		}
+		t.Logf("weir run events:\n%s", w.Stdout())
 	}
 	t.Logf("weir run stderr:\n%s", w.Stderr())
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -110,6 +111,130 @@ func TestSniffTable_icmp(t *testing.T) {
 	}
 }
 
+// Weir's QUIC block: the datagram is dropped and answered with ICMP 3/13
+// (administratively prohibited) from the router, IP ID marker.IPID, quoting
+// the probe's own datagram. Another box's 3/13 (any other ID) is not Weir's,
+// and an error quoting another socket's datagram is not evidence for ours.
+func TestSniffTable_weirQUICBlock(t *testing.T) {
+	server := netip.MustParseAddrPort("10.200.2.2:443")
+	tests := []struct {
+		name  string
+		id    uint16
+		sport uint16
+		weir  bool
+		found bool
+	}{
+		{"weir", marker.IPID, 50000, true, true},
+		{"other router", 0x1234, 50000, false, true},
+		{"another socket's datagram", marker.IPID, 50001, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var st sniffTable
+			st.parseL3(icmpv4("10.200.1.1", "10.200.1.2", 3, 13, tc.id, udpv4("10.200.1.2", "10.200.2.2", tc.sport, 443, 1200)))
+			ev := st.evidence(sniffKey{remote: server, local: 50000, proto: 17}, 0)
+			if !tc.found {
+				if ev != nil {
+					t.Fatalf("evidence %+v, want none", ev)
+				}
+				return
+			}
+			if ev == nil || ev.Kind != "icmp 3/13" || ev.Weir != tc.weir {
+				t.Fatalf("evidence %+v, want icmp 3/13 weir=%v", ev, tc.weir)
+			}
+			if tc.weir && (ev.IPID == nil || *ev.IPID != marker.IPID || !strings.Contains(ev.Why, "ip.id 0x5745")) {
+				t.Errorf("marker not in the evidence: %+v", ev)
+			}
+		})
+	}
+}
+
+// udpv4 builds an IPv4+UDP datagram of size bytes (a QUIC Initial is
+// padded to 1200).
+func udpv4(src, dst string, sport, dport uint16, size int) []byte {
+	b := make([]byte, size)
+	b[0], b[8], b[9] = 0x45, 64, 17
+	binary.BigEndian.PutUint16(b[2:], uint16(size))
+	copy(b[12:16], net.ParseIP(src).To4())
+	copy(b[16:20], net.ParseIP(dst).To4())
+	binary.BigEndian.PutUint16(b[20:], sport)
+	binary.BigEndian.PutUint16(b[22:], dport)
+	binary.BigEndian.PutUint16(b[24:], uint16(size-20))
+	b[28] = 0xc0 // long header
+	return b
+}
+
+// icmpv4 builds an ICMPv4 error quoting quoted, cut to 576 bytes in all as
+// RFC 1812 4.3.2.3 (and Weir) do.
+func icmpv4(src, dst string, typ, code byte, id uint16, quoted []byte) []byte {
+	if len(quoted) > 576-28 {
+		quoted = quoted[:576-28]
+	}
+	b := make([]byte, 28+len(quoted))
+	b[0], b[8], b[9] = 0x45, 64, 1
+	binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
+	binary.BigEndian.PutUint16(b[4:], id)
+	copy(b[12:16], net.ParseIP(src).To4())
+	copy(b[16:20], net.ParseIP(dst).To4())
+	b[20], b[21] = typ, code
+	copy(b[28:], quoted)
+	return b
+}
+
+// The DSCP of incoming data packets is counted per connection, for IPv4
+// (TOS >> 2) and IPv6 (traffic class >> 2); handshake packets are not data.
+func TestSniffTable_dscp(t *testing.T) {
+	const ack, synack = 0x10, 0x12
+	withTOS := func(p []byte, tos byte) []byte { p[1] = tos; return p }
+	v6 := func(tc byte, payload int) []byte {
+		b := make([]byte, 60+payload)
+		b[0], b[1] = 0x60|tc>>4, tc<<4
+		binary.BigEndian.PutUint16(b[4:], uint16(20+payload))
+		b[6], b[7] = 6, 64
+		copy(b[8:24], net.ParseIP("fd00:200:2::2"))
+		copy(b[24:40], net.ParseIP("fd00:200:1::2"))
+		binary.BigEndian.PutUint16(b[40:], 443)
+		binary.BigEndian.PutUint16(b[42:], 40000)
+		b[52], b[53] = 5<<4, ack
+		return b
+	}
+	le := byte(marker.ThrottleDSCP << 2)
+	data := []byte("0123456789")
+	tests := []struct {
+		name string
+		key  string
+		pkts [][]byte
+		want *DSCPEvidence
+	}{
+		{"weir throttled v4", "10.200.2.3:80", [][]byte{
+			ipv4TCP("10.200.2.3", "10.200.1.2", 80, 40000, 63, 0, synack, nil),
+			ipv4TCP("10.200.2.3", "10.200.1.2", 80, 40000, 63, 0, ack, data), // before Weir's verdict
+			withTOS(ipv4TCP("10.200.2.3", "10.200.1.2", 80, 40000, 63, 0, ack, data), le),
+			withTOS(ipv4TCP("10.200.2.3", "10.200.1.2", 80, 40000, 63, 0, ack, data), le|0x01), // ECN bits do not matter
+			withTOS(ipv4TCP("10.200.2.3", "10.200.1.2", 80, 40000, 63, 0, ack, nil), le),       // pure ACK: not data
+		}, &DSCPEvidence{Packets: 3, LowerEffort: 2, Values: []int{0, 1}, Weir: true}},
+		{"unmarked v4", "10.200.2.3:80", [][]byte{
+			ipv4TCP("10.200.2.3", "10.200.1.2", 80, 40000, 63, 0, ack, data),
+			withTOS(ipv4TCP("10.200.2.3", "10.200.1.2", 80, 40000, 63, 0, ack, data), 0x28<<2), // AF11
+		}, &DSCPEvidence{Packets: 2, Values: []int{0, 0x28}}},
+		{"weir throttled v6", "[fd00:200:2::2]:443", [][]byte{v6(le, 10), v6(le, 10), v6(0, 0)},
+			&DSCPEvidence{Packets: 2, LowerEffort: 2, Values: []int{1}, Weir: true}},
+		{"no data", "10.200.2.3:80", [][]byte{ipv4TCP("10.200.2.3", "10.200.1.2", 80, 40000, 63, 0, synack, nil)}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var st sniffTable
+			for _, p := range tc.pkts {
+				st.parseL3(p)
+			}
+			got := st.dscpEvidence(sniffKey{remote: netip.MustParseAddrPort(tc.key), local: 40000, proto: 6}, 0)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("(-got, +want)\n-%+v\n+%+v", got, tc.want)
+			}
+		})
+	}
+}
+
 // With root, the real AF_PACKET sniffer sees the kernel's RST for a
 // connect to a closed loopback port.
 func TestSniffer_loopbackRST(t *testing.T) {
@@ -149,11 +274,14 @@ func FuzzSniffParse(f *testing.F) {
 	v6[0], v6[5], v6[6], v6[7], v6[52], v6[53] = 0x60, 20, 6, 64, 5<<4, 0x14
 	f.Add(v6)
 	f.Add([]byte{0x45, 0, 0, 48, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1, 1, 2, 3, 4})
+	f.Add(icmpv4("10.0.0.9", "10.0.0.2", 3, 13, marker.IPID, udpv4("10.0.0.2", "10.0.0.1", 50000, 443, 1200)))
+	f.Add(ipv4TCP("10.0.0.1", "10.0.0.2", 80, 40000, 63, 0, 0x10, []byte("data")))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var st sniffTable
 		st.parseL3(b)
 		for k := range st.entries {
 			_ = st.evidence(k, 0)
+			_ = st.dscpEvidence(k, 0)
 		}
 	})
 }

@@ -53,6 +53,8 @@ func TestDecide(t *testing.T) {
 	weirRST := &ResetEvidence{Kind: "rst", TTL: 64, IPID: ptr(marker.IPID), Payload: string(marker.RSTPayload("r1", "https://n.test/r1")),
 		Weir: true, WeirRule: "r1", WeirNotice: "https://n.test/r1", Injected: true}
 	sameTTLRST := &ResetEvidence{Kind: "rst", TTL: 63, SynAckTTL: 63, Why: "ttl matches"}
+	weirICMP := &ResetEvidence{Kind: "icmp 3/13", TTL: 64, IPID: ptr(marker.IPID), Weir: true, Injected: true, Why: "Weir marker (ip.id 0x5745)"}
+	weirDSCP := &DSCPEvidence{Packets: 700, LowerEffort: 699, Values: []int{0, marker.ThrottleDSCP}, Weir: true}
 	tests := []struct {
 		name     string
 		edit     func(tk *TestKeys)
@@ -177,6 +179,36 @@ func TestDecide(t *testing.T) {
 		{"throttled vs expected rate", func(tk *TestKeys) {
 			tk.Throughput = &Throughput{Rate: 120e3, Bytes: 240e3, Seconds: 2, Valid: true}
 		}, false, Thresholds{MinRate: 1e6}, Throttled, Unmarked, "below the expected"},
+		{"weir throttle marker, below the control", func(tk *TestKeys) {
+			tk.Throughput = &Throughput{Rate: 1e6, Bytes: 1e6, Seconds: 1, Valid: true, DSCP: weirDSCP}
+		}, true, Thresholds{ThrottleRatio: 0.2}, Throttled, ByWeir, "Weir's throttle marker"},
+		{"weir throttle marker, below min rate", func(tk *TestKeys) {
+			tk.Throughput = &Throughput{Rate: 1e6, Bytes: 1e6, Seconds: 1, Valid: true, DSCP: weirDSCP}
+		}, false, Thresholds{MinRate: 4e6}, Throttled, ByWeir, "marked DSCP 1"},
+		{"weir throttle marker, nothing to compare", func(tk *TestKeys) {
+			tk.Throughput = &Throughput{Rate: 1e6, Bytes: 1e6, Seconds: 1, Valid: true, DSCP: weirDSCP}
+		}, false, Thresholds{}, Throttled, ByWeir, "no rate to compare"},
+		{"weir throttle marker, but not slow", func(tk *TestKeys) {
+			tk.Throughput = &Throughput{Rate: 90e6, Bytes: 4 << 20, Valid: true, DSCP: weirDSCP}
+		}, true, Thresholds{ThrottleRatio: 0.2}, Accessible, ByNone, "http: 200"},
+		{"unmarked throttle stays unmarked", func(tk *TestKeys) {
+			tk.Throughput = &Throughput{Rate: 120e3, Bytes: 240e3, Seconds: 2, Valid: true,
+				DSCP: &DSCPEvidence{Packets: 170, Values: []int{0}}}
+		}, true, Thresholds{ThrottleRatio: 0.2}, Throttled, Unmarked, "no Weir throttle marker"},
+		{"a few marked packets are not the marker", func(tk *TestKeys) {
+			tk.Throughput = &Throughput{Rate: 120e3, Bytes: 240e3, Seconds: 2, Valid: true,
+				DSCP: &DSCPEvidence{Packets: 170, LowerEffort: 3, Values: []int{0, 1}}}
+		}, true, Thresholds{ThrottleRatio: 0.2}, Throttled, Unmarked, "control's"},
+		{"quic weir icmp, control ok", func(tk *TestKeys) {
+			tk.QUICHandshakes[0].Failure, tk.QUICHandshakes[0].ICMP = FailICMPUnreachable, weirICMP
+		}, true, Thresholds{}, QUICBlocked, ByWeir, "ip.id=0x5745"},
+		{"quic weir icmp, no control", func(tk *TestKeys) {
+			tk.QUICHandshakes[0].Failure, tk.QUICHandshakes[0].ICMP = FailICMPUnreachable, weirICMP
+		}, false, Thresholds{}, QUICBlocked, ByWeir, "icmp 3/13"},
+		{"quic icmpv6 1/1 has no marker", func(tk *TestKeys) {
+			tk.QUICHandshakes[0].Failure = FailICMPUnreachable
+			tk.QUICHandshakes[0].ICMP = &ResetEvidence{Kind: "icmp 1/1", TTL: 64}
+		}, true, Thresholds{}, QUICBlocked, Unmarked, "icmp 1/1"},
 		{"small sample never throttled", func(tk *TestKeys) {
 			tk.Throughput = &Throughput{Rate: 5e3, Bytes: 16, Seconds: 0.003, Complete: true}
 		}, true, Thresholds{MinRate: 1e6, ThrottleRatio: 0.2}, Accessible, ByNone, ""},
