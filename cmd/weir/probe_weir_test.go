@@ -42,7 +42,7 @@ const quicBlockedName = "quic-blocked.test"
 const closedLoopPolicy = `notice: https://notices.test/weir
 rules:
   - name: quic-only
-    match: { sni: ["` + quicBlockedName + `"], l4: udp }
+    match: { host: ["` + quicBlockedName + `"], protocol: QUIC }
     action: block
   - name: slow-down
     match: { host: slow.test }
@@ -140,6 +140,9 @@ func TestProbeWeir_closedLoop(t *testing.T) {
 		"http://casino-royal.test/":        {probe.HTTPBlocked, probe.ByWeir, "http-keyword"},
 		"https://" + quicBlockedName + "/": {probe.QUICBlocked, probe.ByWeir, "ip.id=0x5745"},
 		"http://slow.test/":                {probe.Throttled, probe.ByWeir, "Weir's throttle marker"},
+	}
+	if r, err := n.HTTP3Get("https://"+quicBlockedName+"/", testnet.ServerIP4); true {
+		t.Logf("DEBUG h3get: %+v %v", r, err)
 	}
 	var targets []string
 	for u := range want {
