@@ -144,6 +144,11 @@ func TestProbeWeir_closedLoop(t *testing.T) {
 	if r, err := n.HTTP3Get("https://"+quicBlockedName+"/", testnet.ServerIP4); true {
 		t.Logf("DEBUG h3get: %+v %v", r, err)
 	}
+	if rep := runProbe(t, n, append(flags, "--json", "-"), "https://"+quicBlockedName+"/", "https://allowed.test/", "https://server.test/"); true {
+		for _, m := range rep.Measurements {
+			t.Logf("DEBUG multi: %s %+v", m.URL, m.TestKeys.QUICHandshakes)
+		}
+	}
 	var targets []string
 	for u := range want {
 		targets = append(targets, u)

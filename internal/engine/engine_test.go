@@ -3,6 +3,7 @@ package engine_test
 import (
 	"encoding/binary"
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -60,6 +61,15 @@ func TestEngine_noAllocs(t *testing.T) {
 			t.Errorf("classify=%v: %v allocations per 1000 packets, want 0", classify, n)
 		}
 	}
+}
+
+// corpusDir returns the nDPI peer corpus beside the repository, or skips.
+func corpusDir(t testing.TB) string {
+	d := filepath.Join("..", "..", "..", "shared", "corpus", "ndpi")
+	if _, err := os.Stat(filepath.Join(d, "result")); err != nil {
+		t.Skip("nDPI corpus not found at ../shared/corpus/ndpi")
+	}
+	return d
 }
 
 func loadCorpusPackets(b *testing.B, name string) []capture.Packet {

@@ -48,7 +48,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendQuoted(b, a)
+				b = AppendQuoted(b, a)
 			}
 			b = append(b, ']')
 		}
@@ -114,12 +114,14 @@ func appendStr(b []byte, key, v string) []byte {
 	b = append(b, `,"`...)
 	b = append(b, key...)
 	b = append(b, `":`...)
-	return appendQuoted(b, v)
+	return AppendQuoted(b, v)
 }
 
-// appendQuoted writes s as a JSON string; invalid UTF-8 becomes U+FFFD
-// (names on the wire are attacker-controlled bytes).
-func appendQuoted(b []byte, s string) []byte {
+// AppendQuoted writes s as a JSON string. Names on the wire are
+// attacker-controlled bytes: invalid UTF-8 becomes U+FFFD, control bytes are
+// \u-escaped, and U+2028/U+2029 are escaped because they end lines in
+// JavaScript consumers, so a hostile name cannot break a JSON line.
+func AppendQuoted(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); {
@@ -137,9 +139,13 @@ func appendQuoted(b []byte, s string) []byte {
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
+		switch {
+		case r == utf8.RuneError && n == 1:
 			b = append(b, `\ufffd`...)
-		} else {
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, `\u202`...)
+			b = append(b, hex[r&0xf])
+		default:
 			b = append(b, s[i:i+n]...)
 		}
 		i += n

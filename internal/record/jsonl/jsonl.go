@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/weirnet/weir/internal/record"
 	"github.com/weirnet/weir/internal/record/anon"
@@ -273,40 +272,5 @@ func appendKey(b []byte, k, v string) []byte {
 	b = append(b, `,"`...)
 	b = append(b, k...)
 	b = append(b, `":`...)
-	return appendQuoted(b, v)
-}
-
-// appendQuoted writes s as a JSON string; invalid UTF-8 becomes U+FFFD and
-// control bytes are \u-escaped, so hostile names cannot break the line.
-func appendQuoted(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20 || c == 0x7f:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			// Valid JSON, but they end lines in JavaScript consumers.
-			b = append(b, `\u202`...)
-			b = append(b, hex[r&0xf])
-		default:
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
+	return record.AppendQuoted(b, v)
 }
