@@ -303,7 +303,11 @@ func (x *Inline) ready(s *engine.Seen) bool {
 	if r == nil || r.Final {
 		return true
 	}
-	if r.Confidence == classify.ConfDPI && (r.Host != "" || r.App != "") {
+	// Identified, with a name or an app from the flow itself. A name
+	// learned from DNS for the server address is not enough yet: the
+	// flow's own SNI (a QUIC ClientHello spanning two Initials, a TLS
+	// hello in several segments) may still come and must win.
+	if r.Confidence == classify.ConfDPI && (r.Meta.Host != "" || r.AppConf == classify.ConfDPI) {
 		return true
 	}
 	f := s.Flow

@@ -15,7 +15,8 @@
 // names a Verdict, an Attribution and the evidence behind them.
 //
 // Attribution "weir" is given only on markers defined in internal/marker
-// (reset payload, IPv4 ID, 451 + Link rel="blocked-by", EDE text): the
+// (reset payload, IPv4 ID, 451 + Link rel="blocked-by", EDE text, DSCP
+// Lower Effort on a throttled sample's packets): the
 // probe and the enforcer share that package so they cannot drift apart.
 // Attribution "unmarked" needs positive evidence of a third party: a
 // reset whose TTL/IP ID differ from the server's SYN-ACK, a second DNS
@@ -31,8 +32,9 @@
 // failure vocabulary (the Fail* constants), never raw Go error strings.
 //
 // When the process may open an AF_PACKET socket (root on Linux) a sniffer
-// records the SYN-ACK, RST and ICMP packets of the probe's own connections,
-// so resets and unreachables carry TTL, IP ID and payload evidence;
+// records the SYN-ACK, RST and ICMP packets of the probe's own connections
+// and counts the DSCP of their incoming data, so resets and unreachables
+// carry TTL, IP ID and payload evidence and throttling its marker;
 // without it those fields stay empty and the report says so.
 //
 // Concurrency: a Prober and a Control are safe for concurrent use once

@@ -166,8 +166,11 @@ func describe(r *ResetEvidence) string {
 	if r.Payload != "" {
 		fmt.Fprintf(&b, " payload %q", r.Payload)
 	}
-	if r.Weir {
+	switch {
+	case r.Weir && (r.WeirRule != "" || r.WeirNotice != ""):
 		fmt.Fprintf(&b, " Weir rule=%s notice=%s", r.WeirRule, r.WeirNotice)
+	case r.Weir:
+		b.WriteString(" Weir") // IP ID only: the packet names no rule
 	}
 	if r.Why != "" {
 		b.WriteString(": " + r.Why)
