@@ -195,9 +195,16 @@ func TestInline_block(t *testing.T) {
 func TestInline_quic(t *testing.T) {
 	n := testnet.New(t)
 	n.StartHTTP3()
+	n.StartDNS()
 	weir, _ := startWeir(t, n, blockPolicy)
 	if r, err := n.HTTP3Get("https://allowed.test/", testnet.ServerIP4); err != nil || r.Status != 200 {
 		t.Fatalf("allowed HTTP/3: %+v %v", r, err)
+	}
+	// Weir has now seen DNS answer allowed.test with the server's address;
+	// the blocked flow below goes to that same address and must still be
+	// judged by its own SNI, not by the name DNS gave the address.
+	if d, err := n.Dig("allowed.test", ""); err != nil || d.Rcode != "NOERROR" {
+		t.Fatalf("dig allowed.test: %+v %v", d, err)
 	}
 	capture := n.StartCapture(n.Client, "eth0", "icmp")
 	start := time.Now()
