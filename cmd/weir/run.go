@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -198,7 +199,7 @@ func runInline(f *runFlags, stdout, stderr io.Writer) int {
 		}
 		return exitError
 	}
-	go exportDatapathMetrics(ctx, x, m)
+	go exportDatapathMetrics(ctx, x, m, f.cfg.Queue)
 	h := p.Hash()
 	logf("enforcing %s (%d rules, sha256 %x) on NFQUEUE %d, fail-%s", f.policyFile, len(p.Rules()), h[:8], f.cfg.Queue, map[bool]string{true: "closed", false: "open"}[f.cfg.FailClosed])
 
@@ -301,11 +302,11 @@ func (m multiEvents) Event(e *record.Event) error {
 // exportDatapathMetrics copies the datapath's counters into the metrics
 // every second: malformed packets by reason, and what the datapath dropped
 // or failed to do.
-func exportDatapathMetrics(ctx context.Context, x *enforce.Inline, m *metrics.Metrics) {
+func exportDatapathMetrics(ctx context.Context, x *enforce.Inline, m *metrics.Metrics, queue uint16) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var lastReasons [decode.NumReasons]uint64
-	var lastInject, lastVerdict, lastEvicted uint64
+	var lastInject, lastVerdict, lastEvicted, lastQDrop, lastUDrop uint64
 	for {
 		select {
 		case <-ctx.Done():
@@ -319,9 +320,36 @@ func exportDatapathMetrics(ctx context.Context, x *enforce.Inline, m *metrics.Me
 			}
 			lastReasons[r] = es.Decode.Reasons[r]
 		}
+		if depth, qDrop, uDrop, ok := nfqueueStats(queue); ok {
+			m.SetQueueDepth("nfqueue", int(depth))
+			m.Dropped("nfqueue_full", qDrop-lastQDrop)
+			m.Dropped("nfqueue_user", uDrop-lastUDrop)
+			lastQDrop, lastUDrop = qDrop, uDrop
+		}
 		m.Dropped("inject_error", s.InjectErrors-lastInject)
 		m.Dropped("verdict_error", s.VerdictErrors-lastVerdict)
 		m.Dropped("flow_evicted", es.Flow.Evicted()-lastEvicted)
 		lastInject, lastVerdict, lastEvicted = s.InjectErrors, s.VerdictErrors, es.Flow.Evicted()
 	}
+}
+
+// nfqueueStats reads the kernel's view of one NFQUEUE: packets waiting for
+// Weir, packets dropped because the queue was full, and packets the
+// netlink socket could not take (/proc/net/netfilter/nfnetlink_queue).
+func nfqueueStats(queue uint16) (depth, queueDropped, userDropped uint64, ok bool) {
+	b, err := os.ReadFile("/proc/net/netfilter/nfnetlink_queue")
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 7 || f[0] != strconv.Itoa(int(queue)) {
+			continue
+		}
+		depth, _ = strconv.ParseUint(f[2], 10, 64)
+		queueDropped, _ = strconv.ParseUint(f[5], 10, 64)
+		userDropped, _ = strconv.ParseUint(f[6], 10, 64)
+		return depth, queueDropped, userDropped, true
+	}
+	return 0, 0, 0, false
 }

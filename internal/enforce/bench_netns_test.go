@@ -37,21 +37,32 @@ var latencyRe = regexp.MustCompile(`verdict latency p50 ≤(\S+) p99 ≤(\S+)`)
 func BenchmarkInline_Forwarding(b *testing.B) {
 	n := testnet.New(b)
 	n.StartWeb()
-	const secs = 5 * time.Second
-	var plain, weir []float64
+	const secs = 4 * time.Second
+	var plain, weir, ratios, ctRatios []float64
 	var lat string
-	for round := range 3 {
+	ct := []string{"-w", "FORWARD", "-m", "connmark", "--mark", "0x1", "-j", "RETURN"}
+	for round := range 6 {
 		bps, err := n.Iperf3(secs)
 		if err != nil {
 			b.Fatal(err)
 		}
 		plain = append(plain, bps)
+		// Kernel forwarding with connection tracking on (what any stateful
+		// router pays, and the floor of a conntrack-carried verdict).
+		n.Run(n.Router, "iptables", append([]string{"-w", "-A"}, ct[1:]...)...)
+		ctBPS, err := n.Iperf3(secs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n.Run(n.Router, "iptables", append([]string{"-w", "-D"}, ct[1:]...)...)
 		w, _ := startWeir(b, n, policy1000())
 		bps, err = n.Iperf3(secs)
 		if err != nil {
 			b.Fatal(err)
 		}
 		weir = append(weir, bps)
+		ratios = append(ratios, bps/plain[len(plain)-1])
+		ctRatios = append(ctRatios, bps/ctBPS)
 		if round == 0 {
 			for i := range 300 {
 				n.Curl(fmt.Sprintf("http://allowed.test/?%d", i), "--resolve", "allowed.test:80:"+testnet.ServerIP4.String())
@@ -64,9 +75,43 @@ func BenchmarkInline_Forwarding(b *testing.B) {
 	}
 	slices.Sort(plain)
 	slices.Sort(weir)
+	slices.Sort(ratios)
+	slices.Sort(ctRatios)
 	mp, mw := plain[len(plain)/2], weir[len(weir)/2]
+	mr := (ratios[len(ratios)/2-1] + ratios[len(ratios)/2]) / 2
+	mct := (ctRatios[len(ctRatios)/2-1] + ctRatios[len(ctRatios)/2]) / 2
+	b.ReportMetric(mct, "ratio-vs-conntrack")
 	b.ReportMetric(mp/1e9, "plain-Gbit/s")
 	b.ReportMetric(mw/1e9, "weir-Gbit/s")
-	b.ReportMetric(mw/mp, "ratio")
-	b.Logf("plain %v, weir %v (bits/s), median ratio %.3f; verdict latency %s", plain, weir, mw/mp, lat)
+	b.ReportMetric(mr, "ratio")
+	b.Logf("plain %v, weir %v (bits/s), per-round ratios %.3f, median ratio %.3f; vs forwarding with conntrack on: %.3f, median %.3f; verdict latency %s",
+		plain, weir, ratios, mr, ctRatios, mct, lat)
+}
+
+// BenchmarkInline_ConntrackCost measures plain forwarding against
+// forwarding with connection tracking switched on by one rule, the floor
+// any connmark-carried verdict pays.
+func BenchmarkInline_ConntrackCost(b *testing.B) {
+	n := testnet.New(b)
+	var plain, ct []float64
+	for range 3 {
+		bps, err := n.Iperf3(5 * time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		plain = append(plain, bps)
+		if _, e, err := n.Run(n.Router, "iptables", "-w", "-A", "FORWARD", "-m", "connmark", "--mark", "0x1", "-j", "RETURN"); err != nil {
+			b.Fatal(e)
+		}
+		bps, err = n.Iperf3(5 * time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ct = append(ct, bps)
+		n.Run(n.Router, "iptables", "-w", "-D", "FORWARD", "-m", "connmark", "--mark", "0x1", "-j", "RETURN")
+	}
+	slices.Sort(plain)
+	slices.Sort(ct)
+	b.ReportMetric(ct[1]/plain[1], "ratio")
+	b.Logf("plain %v, with conntrack %v (bits/s), median ratio %.3f", plain, ct, ct[1]/plain[1])
 }

@@ -10,8 +10,9 @@
 // packets with the same engine as weir inspect and, once the flow is
 // identified, evaluates the policy and answers the queued packet with
 // NF_REPEAT and a packet mark. The chain saves the mark to the connection
-// (CONNMARK --save-mark) and restores it on every later packet, so the
-// kernel enforces the verdict for the rest of the connection at full speed:
+// (CONNMARK --save-mark) and matches every later packet on that conntrack
+// mark first, so the kernel enforces the verdict for the rest of the
+// connection at full speed, one rule per packet for allowed traffic:
 // allowed connections leave the queue, dropped ones are dropped, throttled
 // ones are classified by tc (HTB classes matched by fw mark). Conntrack
 // metadata is not available on queued packets on these kernels, which is

@@ -438,6 +438,11 @@ func TestInline_accounting(t *testing.T) {
 	if !strings.Contains(metrics, "weir_verdict_latency_seconds_count") {
 		t.Errorf("metrics lack the verdict latency histogram")
 	}
+	time.Sleep(1100 * time.Millisecond) // the datapath counters are exported every second
+	metrics, _, _ = n.Run(n.Router, "curl", "-s", "http://127.0.0.1:18080/metrics")
+	if !strings.Contains(metrics, `weir_queue_depth{queue="nfqueue"}`) {
+		t.Errorf("metrics lack the NFQUEUE depth")
+	}
 	if !strings.Contains(events, "block-hosts") || !strings.Contains(events, "http-451") {
 		t.Errorf("/api/events lacks the block: %s", events)
 	}

@@ -72,13 +72,16 @@ func (r Rules) ruleArgs() [][]string {
 	a := func(rule ...string) []string { return append([]string{"-A", Chain}, rule...) }
 	rules := [][]string{
 		{"-N", Chain},
-		// Later packets of a decided connection carry its verdict.
-		a("-m", "mark", "--mark", "0", "-j", "CONNMARK", "--restore-mark"),
-		// Save a fresh verdict once; later packets already carry it.
-		a("-m", "connmark", "--mark", "0", "-m", "mark", "!", "--mark", "0", "-j", "CONNMARK", "--save-mark"),
+		// Decided connections first, by their conntrack mark: an allowed
+		// connection (almost all traffic) costs one rule.
+		a("-m", "connmark", "--mark", hex(markAllow), "-j", "RETURN"),
+		a("-m", "connmark", "--mark", hex(markDrop), "-j", "DROP"),
+		a("-m", "connmark", "--mark", hex(markThrottleBase)+"/"+hex(markMaskThrottle), "-j", "RETURN"),
+		// A packet Weir just answered (NF_REPEAT with a mark) carries a
+		// fresh verdict: save it to the connection, then apply it.
+		a("-m", "mark", "!", "--mark", "0", "-j", "CONNMARK", "--save-mark"),
 		a("-m", "mark", "--mark", hex(markDrop), "-j", "DROP"),
-		a("-m", "mark", "--mark", hex(markAllow), "-j", "RETURN"),
-		a("-m", "mark", "--mark", hex(markThrottleBase)+"/"+hex(markMaskThrottle), "-j", "RETURN"),
+		a("-m", "mark", "!", "--mark", "0", "-j", "RETURN"),
 	}
 	for _, proto := range []string{"tcp", "udp"} {
 		rules = append(rules, a(append([]string{"-p", proto, "-m", "mark", "--mark", "0",
