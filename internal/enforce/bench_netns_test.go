@@ -115,3 +115,36 @@ func BenchmarkInline_ConntrackCost(b *testing.B) {
 	b.ReportMetric(ct[1]/plain[1], "ratio")
 	b.Logf("plain %v, with conntrack %v (bits/s), median ratio %.3f", plain, ct, ct[1]/plain[1])
 }
+
+// BenchmarkInline_NftSetCost measures plain forwarding against forwarding
+// through a native nftables chain that looks every packet up in a 5-tuple
+// set, without connection tracking: the cost of carrying verdicts in sets
+// filled by Weir instead of in conntrack marks (a possible next design).
+func BenchmarkInline_NftSetCost(b *testing.B) {
+	n := testnet.New(b)
+	nft := func(args ...string) {
+		if _, e, err := n.Run(n.Router, "nft", args...); err != nil {
+			b.Fatal(e)
+		}
+	}
+	var ratios []float64
+	for range 3 {
+		p0, err := n.Iperf3(4 * time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		nft("add", "table", "inet", "weirbench")
+		nft("add", "chain", "inet", "weirbench", "f", "{ type filter hook forward priority 0; }")
+		nft("add", "set", "inet", "weirbench", "s", "{ type ipv4_addr . ipv4_addr . inet_service . inet_service; flags timeout; }")
+		nft("add", "rule", "inet", "weirbench", "f", "ip", "saddr", ".", "ip", "daddr", ".", "tcp", "sport", ".", "tcp", "dport", "@s", "accept")
+		p1, err := n.Iperf3(4 * time.Second)
+		nft("delete", "table", "inet", "weirbench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ratios = append(ratios, p1/p0)
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[1], "ratio")
+	b.Logf("set lookup / plain per round %.3f, median %.3f", ratios, ratios[1])
+}
