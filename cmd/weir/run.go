@@ -55,7 +55,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.noIPv6, "no-ipv6", false, "do not install ip6tables rules")
 	fs.BoolVar(&f.cfg.FailClosed, "fail-closed", false, "drop queued traffic when Weir is not running (default: fail open)")
 	qn := fs.Uint("queue", 0, "NFQUEUE number")
-	fs.IntVar(&f.cfg.QueuePackets, "queue-packets", f.cfg.QueuePackets, "packets of each connection (both directions) sent to Weir before the kernel carries the verdict alone")
+	fs.Uint64Var(&f.cfg.DecideAfter, "queue-packets", f.cfg.DecideAfter, "at most this many packets of each connection (both directions) go to Weir; it decides by then and the kernel carries the verdict alone")
 	fs.StringVar(&f.listen, "listen", "", "serve the dashboard, /api/ and /metrics live on this address (e.g. 127.0.0.1:8080; needs --store for the dashboard data)")
 	f.out.register(fs)
 	fs.DurationVar(&f.statsEvery, "stats-every", 0, "print datapath counters to stderr at this interval (0 = at exit only)")

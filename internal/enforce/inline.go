@@ -26,14 +26,14 @@ import (
 
 // Config configures the inline datapath.
 type Config struct {
-	Queue        uint16
-	QueuePackets int  // packets per connection sent to user space (both directions)
-	FailClosed   bool // without Weir listening, queued traffic is dropped instead of passed
-	IPv6         bool // also install ip6tables rules
+	Queue      uint16
+	FailClosed bool // without Weir listening, queued traffic is dropped instead of passed
+	IPv6       bool // also install ip6tables rules
 	// ShapeDevs are the devices whose egress is shaped for throttle rules.
 	ShapeDevs []string
-	// DecideAfter is how many packets a flow may take before it is
-	// decided with whatever the classifier knows by then.
+	// DecideAfter is how many packets (both directions) of a flow go to
+	// user space before it is decided with whatever the classifier knows
+	// by then; from its decision on, the kernel handles the flow alone.
 	DecideAfter uint64
 	// ActiveTimeout makes long flows emit periodic records.
 	Engine engine.Config
@@ -46,7 +46,7 @@ type Config struct {
 func DefaultConfig() Config {
 	ec := engine.DefaultConfig()
 	ec.Flow.ActiveTimeout = 5 * time.Minute
-	return Config{QueuePackets: 20, DecideAfter: 12, Engine: ec, IPv6: true}
+	return Config{DecideAfter: 12, Engine: ec, IPv6: true}
 }
 
 // Deps are the components the datapath uses.
@@ -96,6 +96,7 @@ type Inline struct {
 	in       policy.Input
 	dnsInfo  dissect.DNSInfo
 	icmp     *inject.Limiter
+	sets     *setWriter
 	stats    Stats
 	started  atomic.Bool
 }
@@ -115,7 +116,8 @@ func New(cfg Config, deps Deps) (*Inline, error) {
 		cfg.DecideAfter = 12
 	}
 	x := &Inline{cfg: cfg, deps: deps, icmp: inject.NewLimiter(10, 20, 4096)}
-	x.rules = Rules{Queue: cfg.Queue, QueuePackets: cfg.QueuePackets, FailClosed: cfg.FailClosed, IPv6: cfg.IPv6}
+	x.rules = Rules{Queue: cfg.Queue, FailClosed: cfg.FailClosed, IPv6: cfg.IPv6}
+	x.sets = newSetWriter(cfg.Logf)
 	var err error
 	x.eng, err = engine.New(cfg.Engine, deps.Classifier, x.flowEnded)
 	if err != nil {
@@ -170,6 +172,7 @@ func (x *Inline) Start(ctx context.Context) error {
 	}
 	x.started.Store(true)
 	go x.expireLoop(ctx)
+	go x.sets.run(ctx)
 	return nil
 }
 
@@ -286,7 +289,12 @@ func (x *Inline) decidePacket(payload []byte, now time.Time) (int, uint32) {
 		}
 		x.decide(seen, v, payload, now)
 	}
-	return nfqueue.NfRepeat, v.mark
+	// Later packets meet the flow in the nftables sets; until the set
+	// writer has published it, they come here and get the same answer.
+	if v.mark == markDrop {
+		return nfqueue.NfDrop, 0
+	}
+	return nfqueue.NfAccept, v.mark
 }
 
 func (x *Inline) verdictState(id flow.ID) *flowVerdict {
@@ -328,6 +336,7 @@ func (x *Inline) decide(s *engine.Seen, v *flowVerdict, payload []byte, now time
 	verdict, why := pol.Evaluate(&x.in)
 	x.stats.Decided++
 	v.decided, v.verdict, v.rule = true, verdict, why.Name
+	defer func() { x.sets.add(s.Flow, v.mark) }()
 	switch verdict {
 	case policy.Allow:
 		v.mark = markAllow

@@ -405,6 +405,9 @@ func TestInline_cleanExit(t *testing.T) {
 			t.Errorf("%s: FORWARD still jumps to WEIR: %s", tool, out)
 		}
 	}
+	if _, _, err := n.Run(n.Router, "nft", "list", "table", "inet", "weir"); err == nil {
+		t.Errorf("nftables table inet weir left after SIGTERM")
+	}
 	if !strings.Contains(weir.Stderr(), "rules removed") {
 		t.Errorf("no clean-exit message: %s", weir.Stderr())
 	}

@@ -15,14 +15,23 @@ const Chain = "WEIR"
 // one died without cleaning up.
 var ErrStale = errors.New("enforce: Weir's netfilter rules are already installed (another weir run, or a stale set left by one that died); run `weir run --cleanup` to remove them")
 
+// Table is the name of Weir's native nftables table (inet family): the sets
+// of decided flows.
+const Table = "weir"
+
 // Rules describes the netfilter rules Weir installs.
+//
+// Decided flows live in nftables sets keyed by their 5-tuple (both
+// directions), filled by Weir: a forward-hook chain marks allowed packets,
+// drops dropped ones and gives throttled ones their class's mark, without
+// connection tracking (which alone costs ~14% of forwarding on these
+// machines, docs/benchmarks.md). iptables' WEIR chain then sends the packets
+// of undecided TCP and UDP flows to NFQUEUE (nftables' own queue statement is
+// not built into these kernels).
 type Rules struct {
-	Queue uint16
-	// QueuePackets is how many packets of each connection (both
-	// directions) are sent to user space before the kernel stops asking.
-	QueuePackets int
-	FailClosed   bool
-	IPv6         bool
+	Queue      uint16
+	FailClosed bool
+	IPv6       bool
 }
 
 func (r Rules) tools() []string {
@@ -32,21 +41,57 @@ func (r Rules) tools() []string {
 	return []string{"iptables"}
 }
 
-// Installed reports whether Weir's chain exists (for either family).
+// Installed reports whether Weir's chain or table exists.
 func (r Rules) Installed() bool {
 	for _, t := range r.tools() {
 		if exec.Command(t, "-w", "-n", "-L", Chain).Run() == nil {
 			return true
 		}
 	}
-	return false
+	return exec.Command("nft", "list", "table", "inet", Table).Run() == nil
 }
 
-// Install adds the chain and the jump from FORWARD. It refuses to run over
-// an existing chain.
+// setTimeout bounds how long a decided flow stays in the sets without
+// Weir refreshing it; a flow that outlives it is queued again and Weir,
+// which still tracks it, answers from its table at once.
+const setTimeout = "10m"
+
+func nftScript() string {
+	key4 := "ipv4_addr . ipv4_addr . inet_proto . inet_service . inet_service"
+	key6 := "ipv6_addr . ipv6_addr . inet_proto . inet_service . inet_service"
+	tuple4 := "ip saddr . ip daddr . meta l4proto . th sport . th dport"
+	tuple6 := "ip6 saddr . ip6 daddr . meta l4proto . th sport . th dport"
+	hex := func(v uint32) string { return "0x" + strconv.FormatUint(uint64(v), 16) }
+	var b strings.Builder
+	b.WriteString("table inet " + Table + " {\n")
+	for _, set := range []struct{ name, key string }{
+		{"allow4", key4}, {"allow6", key6}, {"drop4", key4}, {"drop6", key6},
+	} {
+		b.WriteString("\tset " + set.name + " { type " + set.key + "; flags timeout; timeout " + setTimeout + "; }\n")
+	}
+	b.WriteString("\tmap shape4 { type " + key4 + " : mark; flags timeout; timeout " + setTimeout + "; }\n")
+	b.WriteString("\tmap shape6 { type " + key6 + " : mark; flags timeout; timeout " + setTimeout + "; }\n")
+	b.WriteString("\tchain forward {\n\t\ttype filter hook forward priority -5; policy accept;\n")
+	b.WriteString("\t\tmeta l4proto { tcp, udp } " + tuple4 + " @allow4 meta mark set " + hex(markAllow) + " return\n")
+	b.WriteString("\t\tmeta l4proto { tcp, udp } " + tuple6 + " @allow6 meta mark set " + hex(markAllow) + " return\n")
+	b.WriteString("\t\tmeta l4proto { tcp, udp } " + tuple4 + " @drop4 drop\n")
+	b.WriteString("\t\tmeta l4proto { tcp, udp } " + tuple6 + " @drop6 drop\n")
+	b.WriteString("\t\tmeta l4proto { tcp, udp } meta mark set " + tuple4 + " map @shape4\n")
+	b.WriteString("\t\tmeta l4proto { tcp, udp } meta mark set " + tuple6 + " map @shape6\n")
+	b.WriteString("\t}\n}\n")
+	return b.String()
+}
+
+// Install adds the nftables table, the iptables chain and the jump from
+// FORWARD. It refuses to run over an existing installation.
 func (r Rules) Install() error {
 	if r.Installed() {
 		return ErrStale
+	}
+	cmd := exec.Command("nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(nftScript())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("enforce: nft -f: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	for _, t := range r.tools() {
 		for _, args := range r.ruleArgs() {
@@ -60,44 +105,30 @@ func (r Rules) Install() error {
 }
 
 func (r Rules) ruleArgs() [][]string {
-	n := r.QueuePackets
-	if n <= 0 {
-		n = 20
-	}
 	queue := []string{"-j", "NFQUEUE", "--queue-num", strconv.Itoa(int(r.Queue))}
 	if !r.FailClosed {
 		queue = append(queue, "--queue-bypass")
 	}
-	hex := func(v uint32) string { return "0x" + strconv.FormatUint(uint64(v), 16) }
 	a := func(rule ...string) []string { return append([]string{"-A", Chain}, rule...) }
-	rules := [][]string{
-		{"-N", Chain},
-		// Decided connections first, by their conntrack mark: an allowed
-		// connection (almost all traffic) costs one rule.
-		a("-m", "connmark", "--mark", hex(markAllow), "-j", "RETURN"),
-		a("-m", "connmark", "--mark", hex(markDrop), "-j", "DROP"),
-		a("-m", "connmark", "--mark", hex(markThrottleBase)+"/"+hex(markMaskThrottle), "-j", "RETURN"),
-		// A packet Weir just answered (NF_REPEAT with a mark) carries a
-		// fresh verdict: save it to the connection, then apply it.
-		a("-m", "mark", "!", "--mark", "0", "-j", "CONNMARK", "--save-mark"),
-		a("-m", "mark", "--mark", hex(markDrop), "-j", "DROP"),
-		a("-m", "mark", "!", "--mark", "0", "-j", "RETURN"),
-	}
+	rules := [][]string{{"-N", Chain}}
 	for _, proto := range []string{"tcp", "udp"} {
-		rules = append(rules, a(append([]string{"-p", proto, "-m", "mark", "--mark", "0",
-			"-m", "connbytes", "--connbytes", "0:" + strconv.Itoa(n), "--connbytes-dir", "both",
-			"--connbytes-mode", "packets"}, queue...)...))
+		rules = append(rules, a(append([]string{"-p", proto}, queue...)...))
 	}
-	rules = append(rules, []string{"-I", "FORWARD", "1", "-j", Chain})
+	// Only unmarked packets (flows in no set) reach the queue; a decided
+	// flow's packets cost one rule here.
+	rules = append(rules, append([]string{"-I", "FORWARD", "1"}, jump...))
 	return rules
 }
 
-// Remove deletes the jump and the chain; it is safe to call when they are
-// absent, and reports the first real failure.
+// jump is Weir's rule in FORWARD.
+var jump = []string{"-m", "mark", "--mark", "0", "-j", Chain}
+
+// Remove deletes the jump, the chains and the table; it is safe to call when
+// they are absent, and reports the first real failure.
 func (r Rules) Remove() error {
 	var first error
 	for _, t := range r.tools() {
-		for exec.Command(t, "-w", "-D", "FORWARD", "-j", Chain).Run() == nil {
+		for exec.Command(t, append([]string{"-w", "-D", "FORWARD"}, jump...)...).Run() == nil {
 		}
 		exec.Command(t, "-w", "-F", Chain).Run()
 		removeShapeChain(t)
@@ -105,6 +136,10 @@ func (r Rules) Remove() error {
 			!strings.Contains(string(out), "No chain") && !strings.Contains(string(out), "does not exist") && first == nil {
 			first = fmt.Errorf("enforce: %s -X %s: %v: %s", t, Chain, err, strings.TrimSpace(string(out)))
 		}
+	}
+	if out, err := exec.Command("nft", "delete", "table", "inet", Table).CombinedOutput(); err != nil &&
+		!strings.Contains(string(out), "No such file") && first == nil {
+		first = fmt.Errorf("enforce: nft delete table inet %s: %v: %s", Table, err, strings.TrimSpace(string(out)))
 	}
 	return first
 }

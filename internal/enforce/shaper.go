@@ -13,7 +13,8 @@ import (
 // Shaper throttles marked connections with an HTB qdisc on each shaped
 // device: one class per throttle key (a rule for per: group, a flow for
 // per: flow). Packets reach their class through skb->priority, set from the
-// connection's conntrack mark by an iptables CLASSIFY rule in the mangle table's
+// packet's mark (given by Weir's nftables map of throttled flows) by an
+// iptables CLASSIFY rule in the mangle table's
 // POSTROUTING hook (chain WEIRSHAPE): these kernels build neither tc's fw
 // classifier nor u32's mark match. Each device shapes the traffic leaving
 // through it, so a router shaping both its client- and server-facing
@@ -51,7 +52,7 @@ func NewShaper(devs []string, ipv6 bool) (*Shaper, error) {
 		}
 		// Throttled traffic announces itself too: DSCP Lower Effort
 		// (RFC 8622), visible to anyone who looks at the packets.
-		if err := ipt(t, "-t", "mangle", "-A", ShapeChain, "-m", "connmark", "--mark",
+		if err := ipt(t, "-t", "mangle", "-A", ShapeChain, "-m", "mark", "--mark",
 			"0x"+strconv.FormatUint(uint64(markThrottleBase), 16)+"/0x"+strconv.FormatUint(uint64(markMaskThrottle), 16),
 			"-j", "DSCP", "--set-dscp", strconv.Itoa(ThrottleDSCP)); err != nil {
 			s.Close()
@@ -87,7 +88,7 @@ const ThrottleDSCP = marker.ThrottleDSCP
 const ShapeChain = "WEIRSHAPE"
 
 func classifyRule(op string, m uint32) []string {
-	return []string{"-t", "mangle", op, ShapeChain, "-m", "connmark", "--mark", "0x" + strconv.FormatUint(uint64(m), 16) + "/0xffff",
+	return []string{"-t", "mangle", op, ShapeChain, "-m", "mark", "--mark", "0x" + strconv.FormatUint(uint64(m), 16) + "/0xffff",
 		"-j", "CLASSIFY", "--set-class", classID(m)}
 }
 
