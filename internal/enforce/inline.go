@@ -145,11 +145,18 @@ func (x *Inline) Start(ctx context.Context) error {
 		}
 		x.shaper = s
 	}
+	var flags uint32
+	if !x.cfg.FailClosed {
+		// A full queue accepts instead of dropping: a burst must not cost
+		// packets (fail-open, as when Weir is not there at all).
+		flags = nfqueue.NfQaCfgFlagFailOpen
+	}
 	nfq, err := nfqueue.Open(&nfqueue.Config{
 		NfQueue:      x.cfg.Queue,
 		MaxPacketLen: 0xffff,
-		MaxQueueLen:  4096,
+		MaxQueueLen:  8192,
 		Copymode:     nfqueue.NfQnlCopyPacket,
+		Flags:        flags,
 		WriteTimeout: 100 * time.Millisecond,
 	})
 	if err != nil {
@@ -157,6 +164,11 @@ func (x *Inline) Start(ctx context.Context) error {
 		return fmt.Errorf("enforce: open NFQUEUE %d: %w", x.cfg.Queue, err)
 	}
 	x.nfq = nfq
+	// Packets of a just-decided flow keep arriving until its set element
+	// is published; a large socket buffer absorbs that burst.
+	if err := nfq.Con.SetReadBuffer(16 << 20); err != nil {
+		x.cfg.Logf("enforce: NFQUEUE socket buffer: %v", err)
+	}
 	ctx, x.cancel = context.WithCancel(ctx)
 	if err := nfq.RegisterWithErrorFunc(ctx, x.handle, x.handleErr); err != nil {
 		nfq.Close()

@@ -83,10 +83,18 @@ func (w *setWriter) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case line := <-w.ch:
+			// Publish at once: every millisecond a flow waits here its
+			// packets take the slow path. Take what else is pending first.
 			batch.WriteString(line)
-			if batch.Len() > 64<<10 {
-				flush()
+			for more := true; more && batch.Len() < 64<<10; {
+				select {
+				case l := <-w.ch:
+					batch.WriteString(l)
+				default:
+					more = false
+				}
 			}
+			flush()
 		case <-t.C:
 			flush()
 		}
