@@ -41,7 +41,7 @@ func BenchmarkInline_Forwarding(b *testing.B) {
 	var plain, weir, ratios, ctRatios []float64
 	var lat string
 	ct := []string{"-w", "FORWARD", "-m", "connmark", "--mark", "0x1", "-j", "RETURN"}
-	for round := range 6 {
+	for round := range 10 {
 		bps, err := n.Iperf3(secs)
 		if err != nil {
 			b.Fatal(err)

@@ -2,21 +2,17 @@
 //
 // # Datapath
 //
-// Weir installs its own iptables chain (WEIR, in the filter table's FORWARD
-// hook, for IPv4 and IPv6) that sends only the first packets of each TCP or
-// UDP connection to user space through NFQUEUE (-m connbytes), with
-// --queue-bypass so traffic keeps flowing if Weir is not there (fail-open;
-// --fail-closed drops it instead). User space decodes and classifies those
-// packets with the same engine as weir inspect and, once the flow is
-// identified, evaluates the policy and answers the queued packet with
-// NF_REPEAT and a packet mark. The chain saves the mark to the connection
-// (CONNMARK --save-mark) and matches every later packet on that conntrack
-// mark first, so the kernel enforces the verdict for the rest of the
-// connection at full speed, one rule per packet for allowed traffic:
-// allowed connections leave the queue, dropped ones are dropped, throttled
-// ones are classified by tc (HTB classes matched by fw mark). Conntrack
-// metadata is not available on queued packets on these kernels, which is
-// why the verdict travels as a packet mark.
+// Weir installs a native nftables table (inet weir) whose forward-hook chain
+// looks every TCP/UDP packet up in sets of decided flows keyed by 5-tuple:
+// allowed packets get a mark, dropped flows are dropped, throttled ones get
+// their class's mark. An iptables chain (WEIR) sends unmarked packets, the
+// ones of flows not decided yet, to NFQUEUE with --queue-bypass (fail-open;
+// --fail-closed drops them instead when Weir is not there). User space
+// decodes and classifies them with the same engine as weir inspect and, once
+// the flow is identified, evaluates the policy, answers the queued packet and
+// publishes the flow (both directions) to the sets, so the kernel handles the
+// rest of it at full speed. No connection tracking is involved: on these
+// machines it alone costs ~14% of forwarding throughput.
 //
 // # Announcing
 //
