@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/florianl/go-nfqueue/v2 v2.1.0
 	github.com/gaissmai/bart v0.30.0
+	github.com/google/nftables v0.3.0
 	github.com/miekg/dns v1.1.73
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3

@@ -5,8 +5,9 @@
 // Weir installs a native nftables table (inet weir) whose forward-hook chain
 // looks every TCP/UDP packet up in sets of decided flows keyed by 5-tuple:
 // allowed packets get a mark, dropped flows are dropped, throttled ones get
-// their class's mark. An iptables chain (WEIR) sends unmarked packets, the
-// ones of flows not decided yet, to NFQUEUE with --queue-bypass (fail-open;
+// their class's mark, and unmarked packets, the ones of flows not decided
+// yet, go to NFQUEUE (the xtables target through nft_compat; nftables' own
+// queue statement is not built into these kernels) with bypass (fail-open;
 // --fail-closed drops them instead when Weir is not there). User space
 // decodes and classifies them with the same engine as weir inspect and, once
 // the flow is identified, evaluates the policy, answers the queued packet and

@@ -47,7 +47,7 @@ func startWeir(t testing.TB, n *testnet.Net, policyYAML string, extra ...string)
 	p := n.Start(n.Router, weirBin, args...)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, _, err := n.Run(n.Router, "iptables", "-w", "-n", "-L", "WEIR"); err == nil && strings.Contains(p.Stderr(), "enforcing") {
+		if _, _, err := n.Run(n.Router, "nft", "list", "table", "inet", "weir"); err == nil && strings.Contains(p.Stderr(), "enforcing") {
 			return p, pf
 		}
 		select {
@@ -324,7 +324,7 @@ default: allow
 			f, _, _ := n.Run(n.Router, "tc", "filter", "show", "dev", dev)
 			t.Logf("%s classes:\n%s\nfilters:\n%s", dev, out, f)
 		}
-		ipt, _, _ := n.Run(n.Router, "iptables", "-w", "-v", "-n", "-L", "WEIR")
+		ipt, _, _ := n.Run(n.Router, "nft", "list", "table", "inet", "weir")
 		t.Logf("WEIR:\n%s\nweir stderr: %s\nevents: %s", ipt, weir.Stderr(), weir.Stdout())
 		t.Errorf("throttled rate %.0f bytes/s outside %.0f ±20%%", speed, want)
 	}
@@ -382,8 +382,8 @@ func TestInline_failOpenClosed(t *testing.T) {
 			if _, errOut, err := n.Run(n.Router, weirBin, "run", "--cleanup"); err != nil {
 				t.Fatalf("--cleanup: %v %s", err, errOut)
 			}
-			if _, _, err := n.Run(n.Router, "iptables", "-w", "-n", "-L", "WEIR"); err == nil {
-				t.Errorf("WEIR chain still present after --cleanup")
+			if _, _, err := n.Run(n.Router, "nft", "list", "table", "inet", "weir"); err == nil {
+				t.Errorf("table inet weir still present after --cleanup")
 			}
 		})
 	}

@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// Chain is the name of Weir's iptables chain.
+// Chain is the name of the iptables chain earlier versions installed;
+// Installed and Remove still look for it.
 const Chain = "WEIR"
 
 // ErrStale means Weir's chain is already installed: another Weir runs, or
@@ -22,12 +23,11 @@ const Table = "weir"
 // Rules describes the netfilter rules Weir installs.
 //
 // Decided flows live in nftables sets keyed by their 5-tuple (both
-// directions), filled by Weir: a forward-hook chain marks allowed packets,
-// drops dropped ones and gives throttled ones their class's mark, without
+// directions), filled by Weir: one forward-hook chain marks allowed packets,
+// drops dropped ones, gives throttled ones their class's mark, and sends
+// the packets of undecided TCP and UDP flows to NFQUEUE, all without
 // connection tracking (which alone costs ~14% of forwarding on these
-// machines, docs/benchmarks.md). iptables' WEIR chain then sends the packets
-// of undecided TCP and UDP flows to NFQUEUE (nftables' own queue statement is
-// not built into these kernels).
+// machines, docs/benchmarks.md).
 type Rules struct {
 	Queue      uint16
 	FailClosed bool
@@ -41,7 +41,7 @@ func (r Rules) tools() []string {
 	return []string{"iptables"}
 }
 
-// Installed reports whether Weir's chain or table exists.
+// Installed reports whether Weir's table (or an old chain) exists.
 func (r Rules) Installed() bool {
 	for _, t := range r.tools() {
 		if exec.Command(t, "-w", "-n", "-L", Chain).Run() == nil {
@@ -82,8 +82,9 @@ func nftScript() string {
 	return b.String()
 }
 
-// Install adds the nftables table, the iptables chain and the jump from
-// FORWARD. It refuses to run over an existing installation.
+// Install adds Weir's nftables table: the sets, the chain that applies
+// them and the rules that queue the rest. It refuses to run over an
+// existing installation.
 func (r Rules) Install() error {
 	if r.Installed() {
 		return ErrStale
@@ -93,42 +94,25 @@ func (r Rules) Install() error {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("enforce: nft -f: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	for _, t := range r.tools() {
-		for _, args := range r.ruleArgs() {
-			if out, err := exec.Command(t, append([]string{"-w"}, args...)...).CombinedOutput(); err != nil {
-				r.Remove()
-				return fmt.Errorf("enforce: %s %s: %v: %s", t, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-			}
-		}
+	if err := addQueueRules(r.Queue, !r.FailClosed); err != nil {
+		r.Remove()
+		return err
 	}
 	return nil
 }
 
-func (r Rules) ruleArgs() [][]string {
-	queue := []string{"-j", "NFQUEUE", "--queue-num", strconv.Itoa(int(r.Queue))}
-	if !r.FailClosed {
-		queue = append(queue, "--queue-bypass")
-	}
-	a := func(rule ...string) []string { return append([]string{"-A", Chain}, rule...) }
-	rules := [][]string{{"-N", Chain}}
-	for _, proto := range []string{"tcp", "udp"} {
-		rules = append(rules, a(append([]string{"-p", proto}, queue...)...))
-	}
-	// Only unmarked packets (flows in no set) reach the queue; a decided
-	// flow's packets cost one rule here.
-	rules = append(rules, append([]string{"-I", "FORWARD", "1"}, jump...))
-	return rules
-}
-
-// jump is Weir's rule in FORWARD.
-var jump = []string{"-m", "mark", "--mark", "0", "-j", Chain}
+// legacyJump is the FORWARD rule of the iptables chain earlier versions
+// installed; Remove still cleans it up after an old run.
+var legacyJump = []string{"-m", "mark", "--mark", "0", "-j", Chain}
 
 // Remove deletes the jump, the chains and the table; it is safe to call when
 // they are absent, and reports the first real failure.
 func (r Rules) Remove() error {
 	var first error
 	for _, t := range r.tools() {
-		for exec.Command(t, append([]string{"-w", "-D", "FORWARD"}, jump...)...).Run() == nil {
+		for exec.Command(t, append([]string{"-w", "-D", "FORWARD"}, legacyJump...)...).Run() == nil {
+		}
+		for exec.Command(t, "-w", "-D", "FORWARD", "-j", Chain).Run() == nil {
 		}
 		exec.Command(t, "-w", "-F", Chain).Run()
 		removeShapeChain(t)
