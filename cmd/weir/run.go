@@ -306,7 +306,7 @@ func exportDatapathMetrics(ctx context.Context, x *enforce.Inline, m *metrics.Me
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var lastReasons [decode.NumReasons]uint64
-	var lastInject, lastVerdict, lastEvicted, lastQDrop, lastUDrop uint64
+	var lastInject, lastVerdict, lastEvicted, lastQDrop, lastUDrop, lastBacklog uint64
 	for {
 		select {
 		case <-ctx.Done():
@@ -326,6 +326,8 @@ func exportDatapathMetrics(ctx context.Context, x *enforce.Inline, m *metrics.Me
 			m.Dropped("nfqueue_user", uDrop-lastUDrop)
 			lastQDrop, lastUDrop = qDrop, uDrop
 		}
+		m.Dropped("sets_backlog", s.SetsBacklogged-lastBacklog)
+		lastBacklog = s.SetsBacklogged
 		m.Dropped("inject_error", s.InjectErrors-lastInject)
 		m.Dropped("verdict_error", s.VerdictErrors-lastVerdict)
 		m.Dropped("flow_evicted", es.Flow.Evicted()-lastEvicted)

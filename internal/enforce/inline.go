@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/florianl/go-nfqueue/v2"
@@ -77,6 +76,7 @@ type flowVerdict struct {
 // Stats count the datapath's work.
 type Stats struct {
 	Queued, Accepted, Decided, Enforced, Injected, InjectErrors, VerdictErrors uint64
+	SetsBacklogged                                                             uint64 // flows not published to the sets (writer queue full)
 	Latency                                                                    LatencyHist
 }
 
@@ -98,7 +98,6 @@ type Inline struct {
 	icmp     *inject.Limiter
 	sets     *setWriter
 	stats    Stats
-	started  atomic.Bool
 }
 
 // New builds the datapath; nothing is installed until Start.
@@ -182,7 +181,6 @@ func (x *Inline) Start(ctx context.Context) error {
 		x.closeShaper()
 		return err
 	}
-	x.started.Store(true)
 	go x.expireLoop(ctx)
 	go x.sets.run(ctx)
 	return nil
@@ -224,7 +222,9 @@ func (x *Inline) closeShaper() {
 func (x *Inline) Stats() (Stats, engine.Stats) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.stats, x.eng.Stats()
+	s := x.stats
+	s.SetsBacklogged = x.sets.dropped
+	return s, x.eng.Stats()
 }
 
 func (x *Inline) expireLoop(ctx context.Context) {

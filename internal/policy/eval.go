@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"net/netip"
 	"time"
 )
 
@@ -219,30 +220,19 @@ func (p *Policy) verify(r *rule, in *Input, cert field, now time.Time) (bool, fi
 		return false, 0, ""
 	}
 	g := p.groupsTbl
-	if r.groups != nil {
-		v, ok := r.groups.match(in.Client.Unmap(), g.tables, g.names)
+	for _, am := range [...]struct {
+		m    *addrMatcher
+		addr netip.Addr
+		f    field
+	}{{r.groups, in.Client, fGroup}, {r.client, in.Client, fClient}, {r.server, in.Server, fServer}} {
+		if am.m == nil {
+			continue
+		}
+		v, ok := am.m.match(am.addr.Unmap(), g.tables, g.names)
 		if !ok {
 			return false, 0, ""
 		}
-		if pf == fGroup {
-			pv = v
-		}
-	}
-	if r.client != nil {
-		v, ok := r.client.match(in.Client.Unmap(), g.tables, g.names)
-		if !ok {
-			return false, 0, ""
-		}
-		if pf == fClient {
-			pv = v
-		}
-	}
-	if r.server != nil {
-		v, ok := r.server.match(in.Server.Unmap(), g.tables, g.names)
-		if !ok {
-			return false, 0, ""
-		}
-		if pf == fServer {
+		if pf == am.f {
 			pv = v
 		}
 	}

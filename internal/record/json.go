@@ -92,11 +92,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 
 func appendAddrPort(b []byte, ap netip.AddrPort, l4 uint8) []byte {
 	b = append(b, '"')
-	if l4 == 6 || l4 == 17 || l4 == 132 {
-		b = ap.AppendTo(b)
-	} else {
-		b = ap.Addr().AppendTo(b)
-	}
+	b = appendEndpoint(b, ap, l4)
 	return append(b, '"')
 }
 

@@ -2,6 +2,7 @@ package record
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,13 +15,13 @@ import (
 func (r *Record) AppendText(b []byte) []byte {
 	b = append(b, L4Name(r.L4)...)
 	b = append(b, ' ')
-	b = appendAddrPortText(b, r)
+	b = appendEndpoint(b, r.Client, r.L4)
 	if r.S2CPackets == 0 {
 		b = append(b, " -> "...)
 	} else {
 		b = append(b, " <-> "...)
 	}
-	b = appendAddrPortTextServer(b, r)
+	b = appendEndpoint(b, r.Server, r.L4)
 	if r.VLAN != 0 {
 		b = append(b, " [vlan "...)
 		b = strconv.AppendUint(b, uint64(r.VLAN), 10)
@@ -64,18 +65,13 @@ func (r *Record) AppendText(b []byte) []byte {
 	return b
 }
 
-func appendAddrPortText(b []byte, r *Record) []byte {
-	if r.L4 == 6 || r.L4 == 17 {
-		return r.Client.AppendTo(b)
+// appendEndpoint writes ip:port, or the address alone for protocols
+// without ports.
+func appendEndpoint(b []byte, ap netip.AddrPort, l4 uint8) []byte {
+	if l4 == 6 || l4 == 17 || l4 == 132 {
+		return ap.AppendTo(b)
 	}
-	return r.Client.Addr().AppendTo(b)
-}
-
-func appendAddrPortTextServer(b []byte, r *Record) []byte {
-	if r.L4 == 6 || r.L4 == 17 {
-		return r.Server.AppendTo(b)
-	}
-	return r.Server.Addr().AppendTo(b)
+	return ap.Addr().AppendTo(b)
 }
 
 // appendPrintable escapes control and non-ASCII bytes so a hostile name
