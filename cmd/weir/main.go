@@ -56,6 +56,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return exitOK
 	}
+	if name == "inspect" || name == "run" || name == "policy" {
+		adviseHugePages() // the commands that hold per-flow state
+	}
 	for _, c := range commands {
 		if c.name == name {
 			return c.run(args[1:], stdout, stderr)

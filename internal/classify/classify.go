@@ -111,7 +111,10 @@ type Classifier struct {
 	out    int // probes handed out
 	stats  Stats
 	pkt    dissect.Packet
-	gen    uint32
+	// scratch receives the DTLS dissector's findings while a STUN flow
+	// may still turn into DTLS (kept here: on the stack it escapes).
+	scratch dissect.Meta
+	gen     uint32
 	// dissecting lists flows holding dissector state, oldest first, so
 	// Sweep can end dissection at DissectTimeout; head is the first live
 	// entry.
@@ -185,6 +188,10 @@ func (c *Classifier) Sweep(now int64, flowOf func(flow.ID) *flow.Flow) {
 		c.head = 0
 	}
 }
+
+// Done reports whether dissection of a live flow is over: its later
+// packets change nothing here, so a caller may stop sending them.
+func (c *Classifier) Done(id flow.ID) bool { return c.state(id).phase == phaseDone }
 
 // Result returns the current result for a live flow.
 func (c *Classifier) Result(id flow.ID) *Result { return &c.state(id).res }
@@ -314,8 +321,9 @@ func (c *Classifier) feed(s *state, f *flow.Flow) {
 // upgrade feeds the DTLS dissector of a STUN-identified flow; when it
 // recognises DTLS, the flow becomes DTLS. It reports whether it did.
 func (c *Classifier) upgrade(s *state) bool {
-	var scratch dissect.Meta
-	switch table[dtlsRow].get(s.probes).Feed(&c.pkt, &scratch) {
+	scratch := &c.scratch
+	*scratch = dissect.Meta{}
+	switch table[dtlsRow].get(s.probes).Feed(&c.pkt, scratch) {
 	case dissect.Identified, dissect.Done:
 		m := &s.res.Meta
 		scratch.AppHint = m.AppHint
@@ -323,7 +331,7 @@ func (c *Classifier) upgrade(s *state) bool {
 			scratch.Host = m.Host
 		}
 		scratch.Why = "DTLS after STUN (RFC 7983 multiplexing)"
-		*m = scratch
+		*m = *scratch
 		s.winner = dtlsRow
 		s.cand = 1 << dtlsRow
 		s.upgrading = false
@@ -366,8 +374,17 @@ func (c *Classifier) getProbes() *probes {
 		c.pool = c.pool[:n-1]
 		return p
 	}
-	return new(probes)
+	// Allocate in chunks: one small object per flow with ~3 KB of
+	// pointer-bearing dissectors cost more to set up than to dissect.
+	chunk := make([]probes, probesChunk)
+	for i := range chunk[1:] {
+		c.pool = append(c.pool, &chunk[1+i])
+	}
+	return &chunk[0]
 }
+
+// probesChunk is how many probes one allocation provides.
+const probesChunk = 64
 
 func (c *Classifier) putProbes(s *state) {
 	if s.probes == nil {

@@ -14,7 +14,8 @@
 // router, IPv6 duplicate address detection off (a tentative link-local
 // address loses the first IPv6 SYN) and offloads off on every veth (tx, tso,
 // gso, gro: otherwise the router sees 64 KiB super-packets with partial
-// checksums). Setup takes 0.1-0.3 s. The client's
+// checksums; WithOffloads keeps them on, as on a router whose NICs
+// aggregate segments). Setup takes 0.1-0.3 s. The client's
 // /etc/resolv.conf (bind-mounted by `ip netns exec` from
 // /etc/netns/<client>/) points at the server, so curl resolves *.test
 // through the router once StartDNS runs. t.Cleanup stops every process

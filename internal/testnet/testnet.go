@@ -78,6 +78,7 @@ type Net struct {
 
 	cmdTimeout time.Duration
 	second     bool
+	offloads   bool   // keep the veths' offloads (TSO/GSO/checksum) on
 	dir        string // per-Net temp dir (certs, configs, outputs)
 	etcDir     string // /etc/netns/<client>, bind-mounted by ip netns exec
 
@@ -107,6 +108,15 @@ func WithSecondServer(names ...string) Option {
 // anyway).
 func WithNames(names ...string) Option {
 	return func(n *Net) { n.Names = append(n.Names, names...) }
+}
+
+// WithOffloads keeps the veths' default offloads (TSO, GSO, checksum
+// offload) on, as on a router whose NICs aggregate segments: the router
+// then forwards 64 KiB super-packets. Captures in such a Net show partial
+// checksums; the inline path still sees whole, checksummed segments
+// (NFQUEUE segments GSO packets for a queue without the GSO flag).
+func WithOffloads() Option {
+	return func(n *Net) { n.offloads = true }
 }
 
 // WithTimeout sets the limit of every Run and client helper (default 30 s).
@@ -325,6 +335,10 @@ func (n *Net) setup() error {
 			"ethtool -K " + RouterClientIf + off + " && ethtool -K " + RouterServerIf + off},
 		{c, "ethtool -K " + ClientIf + off},
 		{s, "ethtool -K " + ServerIf + off},
+	}
+	if n.offloads {
+		scripts = scripts[:1]
+		scripts[0].sh = "sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1"
 	}
 	for _, sc := range scripts {
 		if _, _, err := n.Run(sc.ns, "sh", "-c", sc.sh); err != nil {

@@ -3,7 +3,6 @@ package quic
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/binary"
 )
@@ -113,22 +112,19 @@ func (k *keySet) matches(ver uint32, dcid []byte) bool {
 // deriveClientKeys fills k for the client's Initial packets of version v
 // (RFC 9001 section 5.2; RFC 9369 section 3.3 for the v2 labels).
 func deriveClientKeys(k *keySet, ver uint32, v version, dcid []byte) bool {
-	initial, err := hkdf.Extract(sha256.New, dcid, v.salt[:])
-	if err != nil {
+	if len(dcid) > maxCIDLen {
 		return false
 	}
-	client := expandLabel(initial, "client in", 32)
+	initial := hmacSHA256(v.salt[:], dcid) // HKDF-Extract(salt, dcid)
+	client := expandLabel(initial[:], "client in", 32)
 	keyLabel, ivLabel, hpLabel := "quic key", "quic iv", "quic hp"
 	if v.v2 {
 		keyLabel, ivLabel, hpLabel = "quicv2 key", "quicv2 iv", "quicv2 hp"
 	}
-	key := expandLabel(client, keyLabel, 16)
-	iv := expandLabel(client, ivLabel, 12)
-	hp := expandLabel(client, hpLabel, 16)
-	if key == nil || iv == nil || hp == nil {
-		return false
-	}
-	blk, err := aes.NewCipher(key)
+	key := expandLabel(client[:], keyLabel, 16)
+	iv := expandLabel(client[:], ivLabel, 12)
+	hp := expandLabel(client[:], hpLabel, 16)
+	blk, err := aes.NewCipher(key[:16])
 	if err != nil {
 		return false
 	}
@@ -136,30 +132,50 @@ func deriveClientKeys(k *keySet, ver uint32, v version, dcid []byte) bool {
 	if err != nil {
 		return false
 	}
-	hpBlk, err := aes.NewCipher(hp)
+	hpBlk, err := aes.NewCipher(hp[:16])
 	if err != nil {
 		return false
 	}
 	*k = keySet{version: ver, dcidLen: uint8(len(dcid)), aead: aead, hp: hpBlk, largest: -1}
 	copy(k.dcid[:], dcid)
-	copy(k.iv[:], iv)
+	copy(k.iv[:], iv[:12])
 	return true
 }
 
-// expandLabel is TLS 1.3's HKDF-Expand-Label with an empty context
-// (RFC 8446 section 7.1).
-func expandLabel(secret []byte, label string, n int) []byte {
-	var info [2 + 1 + 6 + 32 + 1]byte
+// expandLabel is TLS 1.3's HKDF-Expand-Label with an empty context (RFC
+// 8446 section 7.1) for outputs of at most one SHA-256 block (QUIC's
+// Initial secrets, keys, IVs and header keys): HKDF-Expand's first block
+// T(1) = HMAC(secret, info || 0x01), of which callers take the length they
+// asked for (n, at most 32, encoded in info).
+func expandLabel(secret []byte, label string, n int) [sha256.Size]byte {
+	var info [2 + 1 + 6 + 16 + 1 + 1]byte
 	info[0], info[1] = byte(n>>8), byte(n)
 	info[2] = byte(6 + len(label))
 	m := 3 + copy(info[3:], "tls13 ")
 	m += copy(info[m:], label)
-	info[m] = 0 // empty context
-	out, err := hkdf.Expand(sha256.New, secret, string(info[:m+1]), n)
-	if err != nil {
-		return nil
+	info[m] = 0   // empty context
+	info[m+1] = 1 // HKDF-Expand block counter
+	return hmacSHA256(secret, info[:m+2])
+}
+
+// hmacSHA256 is HMAC-SHA256 (RFC 2104) for keys and messages of at most
+// one block, on the stack: crypto/hmac allocates two digests per call and
+// a QUIC flow's Initial keys take five HMACs.
+func hmacSHA256(key, msg []byte) [sha256.Size]byte {
+	var buf [sha256.BlockSize + sha256.BlockSize]byte
+	for i := range sha256.BlockSize {
+		var b byte
+		if i < len(key) {
+			b = key[i]
+		}
+		buf[i] = b ^ 0x36
 	}
-	return out
+	inner := sha256.Sum256(buf[:sha256.BlockSize+copy(buf[sha256.BlockSize:], msg)])
+	for i := range sha256.BlockSize {
+		buf[i] ^= 0x36 ^ 0x5c
+	}
+	copy(buf[sha256.BlockSize:], inner[:])
+	return sha256.Sum256(buf[:sha256.BlockSize+sha256.Size])
 }
 
 // decodePN expands a truncated packet number (RFC 9000 appendix A.3).

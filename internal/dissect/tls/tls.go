@@ -1,6 +1,8 @@
 package tls
 
 import (
+	"sync"
+
 	"github.com/weirnet/weir/internal/dissect"
 )
 
@@ -73,9 +75,40 @@ type segment struct {
 	data []byte
 }
 
-// Reset returns d to its zero state, keeping no buffers (the engine pools
-// dissectors; a kept 64 KiB buffer per pooled value would add up).
-func (d *Dissector) Reset() { *d = Dissector{} }
+// Reset returns d to its zero state. Its buffers go back to a shared pool
+// rather than staying with d (the engine pools dissectors; a buffer kept
+// per pooled value would add up).
+func (d *Dissector) Reset() {
+	d.dir[0].release()
+	d.dir[1].release()
+	*d = Dissector{}
+}
+
+// bufPool recycles the buffers that assemble records and handshake
+// messages. A flow assembles a few records of up to 16 KiB; growing a
+// fresh slice for each (doubling, zeroing) was the dissector's main cost.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 5+maxRecordLen); return &b }}
+
+func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
+
+func putBuf(b []byte) {
+	if cap(b) >= 5+maxRecordLen && cap(b) <= maxDirBytes+maxRecordLen {
+		b = b[:0]
+		bufPool.Put(&b)
+	}
+}
+
+// release hands s's buffers back to bufPool.
+func (s *stream) release() {
+	if s.buf != nil {
+		putBuf(s.buf)
+		s.buf = nil
+	}
+	if s.hs != nil {
+		putBuf(s.hs)
+		s.hs = nil
+	}
+}
 
 // Feed implements dissect.Dissector.
 func (d *Dissector) Feed(p *dissect.Packet, m *dissect.Meta) dissect.Status {
@@ -140,6 +173,8 @@ func (d *Dissector) reject() dissect.Status {
 		return d.status()
 	}
 	d.notMine = true
+	d.dir[0].release()
+	d.dir[1].release()
 	d.dir = [2]stream{}
 	return dissect.NotMine
 }
@@ -287,6 +322,9 @@ func (d *Dissector) consume(s *stream, p *dissect.Packet, m *dissect.Meta, data 
 			s.broken = true
 			return
 		}
+		if s.buf == nil {
+			s.buf = getBuf()
+		}
 		s.buf = append(s.buf, data[:take]...)
 		data = data[take:]
 		if len(s.buf) >= 9 && s.buf[0] == recHandshake && len(s.hs) == 0 && !s.ccs {
@@ -385,6 +423,9 @@ func (d *Dissector) handshake(s *stream, p *dissect.Packet, m *dissect.Meta, bod
 		d.hsOverflow(s, p, m)
 		return
 	}
+	if s.hs == nil {
+		s.hs = getBuf()
+	}
 	s.hs = append(s.hs, body...)
 	rest := d.messages(s, p, m, s.hs)
 	s.hs = append(s.hs[:0], rest...)
@@ -426,7 +467,10 @@ func (d *Dissector) peek(s *stream, b []byte) {
 // ClientHello (header already checked), report TLS without its fields.
 func (d *Dissector) hsOverflow(s *stream, p *dissect.Packet, m *dissect.Meta) {
 	s.hsLost = true
-	s.hs = nil
+	if s.hs != nil {
+		putBuf(s.hs)
+		s.hs = nil
+	}
 	if !d.identified && s.chHead {
 		d.identify(p, m, "TLS ClientHello too large to reassemble")
 	}
@@ -509,6 +553,8 @@ func (d *Dissector) identify(p *dissect.Packet, m *dissect.Meta, why string) {
 func (d *Dissector) finish() {
 	if d.identified {
 		d.done = true
+		d.dir[0].release()
+		d.dir[1].release()
 		d.dir = [2]stream{}
 	}
 }
