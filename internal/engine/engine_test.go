@@ -39,9 +39,11 @@ func synthFrames(n, nflows int) []capture.Packet {
 // accounting, classification of already-classified flows) allocates
 // nothing in steady state.
 func TestEngine_noAllocs(t *testing.T) {
-	for _, classify := range []bool{false, true} {
+	for _, tc := range []struct{ classify, pipeline bool }{{false, false}, {true, false}, {true, true}} {
+		classify := tc.classify
 		cfg := engine.DefaultConfig()
 		cfg.Classify = classify
+		cfg.Pipeline = tc.pipeline
 		eng, err := engine.New(cfg, newTestClassifier(t, classify), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -58,8 +60,9 @@ func TestEngine_noAllocs(t *testing.T) {
 			step()
 		}
 		if n := testing.AllocsPerRun(50, step); n != 0 {
-			t.Errorf("classify=%v: %v allocations per 1000 packets, want 0", classify, n)
+			t.Errorf("classify=%v pipeline=%v: %v allocations per 1000 packets, want 0", classify, tc.pipeline, n)
 		}
+		eng.Flush()
 	}
 }
 

@@ -68,7 +68,7 @@ type writer struct {
 	// flusher state
 	toFlush   chan *pending // cap 1; sent only when spare was returned
 	flushed   chan *pending // cap 1
-	open      map[int64]bool
+	open      map[int64]int // minute → host rows this writer put there (an upper bound)
 	maxMinute int64
 }
 
@@ -79,7 +79,7 @@ func newWriter(s *Store) *writer {
 		spare:   newPending(),
 		toFlush: make(chan *pending, 1),
 		flushed: make(chan *pending, 1),
-		open:    make(map[int64]bool),
+		open:    make(map[int64]int),
 	}
 }
 
@@ -98,6 +98,12 @@ func (w *writer) run() {
 		select {
 		case b := <-s.full:
 			w.addBatch(b)
+			// Reading a capture makes minutes of records in milliseconds:
+			// flush by size too, so the writes overlap the reading instead
+			// of all waiting for Close.
+			if len(w.cur.agg)+len(w.cur.hosts) >= flushKeys {
+				w.startFlush(false)
+			}
 		case e := <-s.evQ:
 			w.addEvent(&e)
 		case <-t.C:
@@ -277,7 +283,7 @@ func (w *writer) write(p *pending) error {
 		flows = flows + excluded.flows, bytes = bytes + excluded.bytes`,
 		5, len(p.hosts), func(yield func([]any) error) error {
 			for k, v := range p.hosts {
-				w.open[k.minute] = true
+				w.open[k.minute]++
 				if err := yield([]any{k.minute, k.host, k.app, clampInt(v.flows), clampInt(v.bytes)}); err != nil {
 					return err
 				}
@@ -314,7 +320,11 @@ func (w *writer) write(p *pending) error {
 // trimHosts bounds host rows of every minute touched since it was last
 // closed: 10*TopHosts while the minute is current (the latest one seen or
 // the one before it, since flows ending late still add to it), TopHosts once
-// it is over, after which it leaves the open set.
+// it is over, after which it leaves the open set. A minute this writer
+// gave no more rows than it may keep needs no DELETE (rows an earlier
+// session left in the same minute then stay until it is trimmed again):
+// that skips almost every trim of a capture, whose minutes are many and
+// small.
 func (w *writer) trimHosts(ctx context.Context, tx *sql.Tx) error {
 	if len(w.open) == 0 {
 		return nil
@@ -325,14 +335,17 @@ func (w *writer) trimHosts(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("store: flush: %w", err)
 	}
 	n := w.s.cfg.TopHosts
-	for m := range w.open {
+	for m, rows := range w.open {
 		keep := n
 		current := m >= w.maxMinute-60
 		if current {
 			keep = 10 * n
 		}
-		if _, err := st.ExecContext(ctx, m, keep); err != nil {
-			return fmt.Errorf("store: trim hosts: %w", err)
+		if rows > keep {
+			if _, err := st.ExecContext(ctx, m, keep); err != nil {
+				return fmt.Errorf("store: trim hosts: %w", err)
+			}
+			w.open[m] = keep
 		}
 		if !current {
 			delete(w.open, m)
@@ -340,6 +353,9 @@ func (w *writer) trimHosts(ctx context.Context, tx *sql.Tx) error {
 	}
 	return nil
 }
+
+// flushKeys is how many pending rows start a flush before FlushInterval.
+const flushKeys = 2048
 
 // chunkRows is how many rows one multi-row INSERT carries: the per-statement
 // overhead of database/sql and the driver then amortises over many rows
