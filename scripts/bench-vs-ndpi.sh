@@ -19,13 +19,11 @@ for i in $(seq "$rounds"); do
   /usr/bin/time -f "weir %e %U %S %M" /tmp/weir-bench-bin inspect --summary "$cap" >/dev/null 2>>"$out"
   /usr/bin/time -f "ndpi %e %U %S %M" ndpiReader -q -i "$cap" >/dev/null 2>>"$out"
   /usr/bin/time -f "weir-flows %e %U %S %M" /tmp/weir-bench-bin inspect --summary --no-classify "$cap" >/dev/null 2>>"$out"
-  # What the defaults buy: classification on the reading goroutine, and
-  # no transparent huge pages for the heap.
-  /usr/bin/time -f "weir-sequential %e %U %S %M" /tmp/weir-bench-bin inspect --summary --sequential "$cap" >/dev/null 2>>"$out"
+  # What huge pages for the heap buy (cmd/weir/hugepages_linux.go).
   WEIR_HUGEPAGES=off /usr/bin/time -f "weir-no-hugepages %e %U %S %M" /tmp/weir-bench-bin inspect --summary "$cap" >/dev/null 2>>"$out"
   WEIR_HUGEPAGES=off /usr/bin/time -f "weir-flows-no-hugepages %e %U %S %M" /tmp/weir-bench-bin inspect --summary --no-classify "$cap" >/dev/null 2>>"$out"
 done
-grep -E '^(weir|ndpi|weir-flows|weir-sequential|weir-no-hugepages|weir-flows-no-hugepages) ' "$out" | awk -v pkts="$pkts" '
+grep -E '^(weir|ndpi|weir-flows|weir-no-hugepages|weir-flows-no-hugepages) ' "$out" | awk -v pkts="$pkts" '
   { n[$1]++; wall[$1]=wall[$1]" "$2; cpu[$1]=cpu[$1]" "($3+$4); rss[$1]=($5>rss[$1]?$5:rss[$1]) }
   function median(s,   a, k, i, j, t) { k=split(s, a, " "); for(i=1;i<=k;i++) for(j=i+1;j<=k;j++) if(a[j]<a[i]){t=a[i];a[i]=a[j];a[j]=t}; return a[int((k+1)/2)] }
   END {
@@ -33,6 +31,6 @@ grep -E '^(weir|ndpi|weir-flows|weir-sequential|weir-no-hugepages|weir-flows-no-
     for (t in n) { w=median(wall[t]); c=median(cpu[t]); printf "| %s | %d | %.2f | %.2f | %.2f | %.0f |\n", t, n[t], w, c, pkts/w/1e6, rss[t]/1024; W[t]=w; C[t]=c; R[t]=rss[t] }
     printf "\nweir vs ndpiReader: %.2fx the packet rate (wall), %.2fx (CPU), %.2f of its peak memory\n", W["ndpi"]/W["weir"], C["ndpi"]/C["weir"], R["weir"]/R["ndpi"]
     printf "classification overhead (weir vs weir --no-classify): +%.0f%% wall, +%.0f%% CPU\n", 100*(W["weir"]/W["weir-flows"]-1), 100*(C["weir"]/C["weir-flows"]-1)
-    printf "  sequential (--sequential): +%.0f%% wall; without huge pages: +%.0f%% wall\n", 100*(W["weir-sequential"]/W["weir-flows"]-1), 100*(W["weir-no-hugepages"]/W["weir-flows-no-hugepages"]-1)
+    printf "  without huge pages: +%.0f%% wall\n", 100*(W["weir-no-hugepages"]/W["weir-flows-no-hugepages"]-1)
   }'
 rm -f "$out"

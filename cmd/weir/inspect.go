@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 
 type inspectFlags struct {
 	json, summary, stats, quiet bool
-	noClassify, sequential      bool
+	noClassify                  bool
 	progress                    string
 	cpuProfile                  string
 	memProfile                  string
@@ -40,7 +39,6 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.stats, "stats", false, "print packet, flow, malformed and speed counters to stderr at the end")
 	fs.BoolVar(&f.quiet, "q", false, "print no flows (with --stats: measure only)")
 	fs.BoolVar(&f.noClassify, "no-classify", false, "track flows only: no dissectors, no application names")
-	fs.BoolVar(&f.sequential, "sequential", false, "classify on the reading goroutine instead of a second one (same output; for profiling)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always, never")
 	fs.StringVar(&f.policyFile, "policy", "", "evaluate this policy on every flow and add verdict and rule to its record")
 	f.out.register(fs)
@@ -70,9 +68,6 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	f.cfg.Classify = !f.noClassify
-	// Classification runs beside reading, decoding and flow tracking
-	// (engine.Config.Pipeline): the same output in less wall time.
-	f.cfg.Pipeline = f.cfg.Classify && !f.sequential && runtime.GOMAXPROCS(0) > 1
 	return inspect(fs.Args(), &f, stdout, stderr)
 }
 

@@ -189,10 +189,6 @@ func (c *Classifier) Sweep(now int64, flowOf func(flow.ID) *flow.Flow) {
 	}
 }
 
-// Done reports whether dissection of a live flow is over: its later
-// packets change nothing here, so a caller may stop sending them.
-func (c *Classifier) Done(id flow.ID) bool { return c.state(id).phase == phaseDone }
-
 // Result returns the current result for a live flow.
 func (c *Classifier) Result(id flow.ID) *Result { return &c.state(id).res }
 

@@ -17,11 +17,6 @@ type Config struct {
 	Classify bool // run dissectors and the application classifier
 	// ExpireEvery is how often (in packet time) idle flows are swept.
 	ExpireEvery time.Duration
-	// Pipeline runs the classifier and OnFlowEnd on a second goroutine fed
-	// by the caller's (see pipe.go); results are the same, the wall time
-	// shorter on two or more CPUs. Process then reports no Class, and
-	// Flush ends the engine.
-	Pipeline bool
 }
 
 // DefaultConfig returns the configuration weir inspect uses.
@@ -62,7 +57,6 @@ type Engine struct {
 	stats  Stats
 
 	lastSweep int64
-	pipe      *pipe
 	onEnd     func(*FlowEnd)
 	end       FlowEnd
 	seen      Seen
@@ -81,10 +75,6 @@ func New(cfg Config, cls *classify.Classifier, onEnd func(*FlowEnd)) (*Engine, e
 		e.cls = cls
 	}
 	e.table.OnEnd = e.flowEnded
-	if cfg.Pipeline && e.cls != nil {
-		e.pipe = newPipe(e.cls, onEnd, e.table.Config().MaxFlows)
-		e.table.OnEnd = e.pipe.flowEnded
-	}
 	return e, nil
 }
 
@@ -132,9 +122,7 @@ func (e *Engine) Process(pkt *capture.Packet) *Seen {
 	id, dir, created := e.table.Update(p, ts)
 	f := e.table.Flow(id)
 	e.seen = Seen{ID: id, Flow: f, Dir: dir, Created: created, Parsed: p}
-	if e.pipe != nil {
-		e.pipe.packet(id, f, created, dir, p, ts)
-	} else if e.cls != nil {
+	if e.cls != nil {
 		e.cls.Packet(id, f, created, dir, p, ts)
 		e.seen.Class = e.cls.Result(id)
 	}
@@ -145,24 +133,14 @@ func (e *Engine) Process(pkt *capture.Packet) *Seen {
 // because live traffic may pause.
 func (e *Engine) Expire(now int64) {
 	e.table.Expire(now)
-	if e.pipe != nil {
-		e.pipe.sweep(now)
-	} else if e.cls != nil {
+	if e.cls != nil {
 		e.cls.Sweep(now, e.table.Flow)
 	}
 	e.lastSweep = now
 }
 
-// Flush ends every live flow, as at the end of input. A pipelined engine
-// returns once OnFlowEnd has seen every flow, and takes no more packets.
-func (e *Engine) Flush() {
-	e.table.Flush()
-	if e.pipe != nil {
-		e.pipe.close()
-		e.pipe = nil
-		e.cls = nil
-	}
-}
+// Flush ends every live flow, as at the end of input.
+func (e *Engine) Flush() { e.table.Flush() }
 
 // Stats returns the counters so far.
 func (e *Engine) Stats() Stats {
