@@ -39,6 +39,11 @@ func TestAccuracy(t *testing.T) {
 			t.Errorf("unexplained difference: %s | %s | %s (add a reason in reasons.go)", d.Key(), d.NDPI, d.Weir)
 		}
 	}
+	for k := range specific {
+		if !usedSpecific[k] {
+			t.Errorf("reasons.go explains %q, but no remaining difference matches it: remove or narrow it", k)
+		}
+	}
 }
 
 func TestMasterMatches(t *testing.T) {

@@ -18,9 +18,14 @@ func reason(f *Flow) string {
 		return "No matching Weir flow."
 	}
 	c := f.Weir.Class
+	// Most specific key first: the flow's host, then Weir's protocol, then
+	// the capture and nDPI label alone.
 	key := f.Capture + " " + n.Label
-	if r, ok := specific[key]; ok {
-		return r
+	for _, k := range []string{key + " host=" + c.Host, key + " weir=" + c.Meta.Proto.String(), key} {
+		if r, ok := specific[k]; ok {
+			usedSpecific[k] = true
+			return r
+		}
 	}
 	switch {
 	case c.App == "ads":
@@ -41,10 +46,16 @@ func reason(f *Flow) string {
 	return ""
 }
 
-// specific explains single flows, keyed by capture and nDPI label.
+// usedSpecific records which specific reasons matched a flow, so a test
+// can flag stale ones.
+var usedSpecific = map[string]bool{}
+
+// specific explains single flows, keyed by capture and nDPI label,
+// narrowed by " host=NAME" or " weir=PROTOCOL" where the capture has other
+// flows with the same nDPI label that differ for another reason.
 var specific = map[string]string{
 	"1kxun.pcap HTTP.Google":                                 "Host google.open-js.com is not Google's; nDPI matched the substring \"google\". Weir is right.",
-	"1kxun.pcap HTTP":                                        "qzonestyle.gtimg.cn is Tencent's (QQ) static-content domain; nDPI names no application. Weir is more specific.",
+	"1kxun.pcap HTTP host=qzonestyle.gtimg.cn":               "qzonestyle.gtimg.cn is Tencent's (QQ) static-content domain; nDPI names no application. Weir is more specific.",
 	"6in4tunnel.pcap IMAPS":                                  "The capture holds only the server side of a TLS session already under way, with records spread over segments; Weir's mid-stream TLS check needs two back-to-back record headers and does not claim it. nDPI guesses IMAPS from port 993.",
 	"dns-invalid-chars.pcap DNS":                             "The query and the response carry different names; Weir reports the query's (what the client asked), nDPI the response's. Weir is right.",
 	"mullvad_wireguard.pcap WireGuard.Mullvad":               "nDPI names the VPN provider from its IP list; Weir ships no provider address lists.",
@@ -56,7 +67,7 @@ var specific = map[string]string{
 	"tls_1.3_unidirectional_server.pcapng TLS":               "Server side only, no SNI: Weir names the owner of the server address (google); nDPI the protocol only.",
 	"tls_multiple_synack_different_seq.pcapng TLS.AmazonAWS": "Two SYN-ACKs with different sequence numbers: Weir's TLS reassembly follows the first and never completes the ClientHello, so only the port guess remains.",
 	"tls_port_80.pcapng TLS":                                 "TLS on port 80 seen mid-stream; Weir's mid-stream TLS check does not claim it, leaving the port guess HTTP.",
-	"whatsapp_login_chat.pcap TLS":                           "Apple push (port 5223) seen from the server side mid-stream; Weir does not claim it.",
+	"whatsapp_login_chat.pcap TLS weir=Unknown":              "Apple push (port 5223) seen from the server side mid-stream; Weir does not claim it.",
 	"windowsupdate_over_http.pcap HTTP.WindowsUpdate":        "The Host header is a bare address; nDPI names Windows Update from the URL path or its IP list, Weir from host names only.",
 	"stun_zoom.pcapng DTLS.Zoom":                             "nDPI names Zoom from its IP list; Weir sees DTLS without a Zoom marker.",
 	"dtls.pcap DTLS":                                         "TURN relay at a Meta address: Weir names the owner of the address (facebook); nDPI the protocol only.",
