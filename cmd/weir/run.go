@@ -175,7 +175,7 @@ func runInline(f *runFlags, stdout, stderr io.Writer) int {
 		m.QueueSource("store", func() int { return st.Stats().QueueDepth })
 	}
 	deps := enforce.Deps{Policy: &holder, Classifier: cls, Events: evSinks, Records: multiSink(sinks),
-		Observe: m.ObserveVerdictLatency}
+		Observe: m.ObserveVerdictLatency, ObserveDecision: m.ObserveDecisionLatency}
 	if f.listen != "" {
 		stopWeb, err := serveLive(f.listen, st, m, logf)
 		if err != nil {
@@ -266,9 +266,9 @@ func modTime(path string) time.Time {
 
 func printRunStats(w io.Writer, x *enforce.Inline) {
 	s, es := x.Stats()
-	fmt.Fprintf(w, "weir run: queued %d, decided %d, enforced %d, injected %d (errors %d), flows %d live %d, verdict latency p50 ≤%v p99 ≤%v\n",
+	fmt.Fprintf(w, "weir run: queued %d, decided %d, enforced %d, injected %d (errors %d), flows %d live %d, decision latency p50 ≤%v p99 ≤%v, verdict latency p50 ≤%v p99 ≤%v\n",
 		s.Queued, s.Decided, s.Enforced, s.Injected, s.InjectErrors, es.Flow.Created, es.Flow.Live,
-		s.Latency.Quantile(0.5), s.Latency.Quantile(0.99))
+		s.Decision.Quantile(0.5), s.Decision.Quantile(0.99), s.Latency.Quantile(0.5), s.Latency.Quantile(0.99))
 }
 
 // multiSink fans records out to several sinks.

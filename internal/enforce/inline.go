@@ -55,8 +55,9 @@ type Deps struct {
 	Records    record.Sink      // ended flows, may be nil
 	Events     record.EventSink // enforcement actions, may be nil
 	Sender     Sender           // sends injected packets; nil = raw sockets
-	// Observe, when set, receives each queued packet's verdict latency.
-	Observe func(time.Duration)
+	// Observe and ObserveDecision, when set, receive each queued packet's
+	// verdict and decision latency (Stats.Latency, Stats.Decision).
+	Observe, ObserveDecision func(time.Duration)
 }
 
 // Sender sends raw IP packets (injected notices and resets).
@@ -77,7 +78,12 @@ type flowVerdict struct {
 type Stats struct {
 	Queued, Accepted, Decided, Enforced, Injected, InjectErrors, VerdictErrors uint64
 	SetsBacklogged                                                             uint64 // flows not published to the sets (writer queue full)
-	Latency                                                                    LatencyHist
+	// Decision is Weir's user-space time per queued packet: from the
+	// queue callback's entry to the verdict being ready (decode, flow,
+	// classification, policy, notices). Latency runs until the verdict
+	// has been sent, which includes the kernel re-injecting the packet and
+	// forwarding it inside that send (tens to hundreds of µs here).
+	Decision, Latency LatencyHist
 }
 
 // Inline is the NFQUEUE datapath. Use New, Start, Stop.
@@ -259,6 +265,8 @@ func (x *Inline) handle(a nfqueue.Attribute) int {
 	id := *a.PacketID
 	x.mu.Lock()
 	verdict, mark := x.decidePacket(*a.Payload, start)
+	decision := time.Since(start)
+	x.stats.Decision.Add(decision)
 	x.mu.Unlock()
 	var err error
 	if mark != 0 {
@@ -275,6 +283,9 @@ func (x *Inline) handle(a nfqueue.Attribute) int {
 	x.mu.Unlock()
 	if x.deps.Observe != nil {
 		x.deps.Observe(lat)
+	}
+	if x.deps.ObserveDecision != nil {
+		x.deps.ObserveDecision(decision)
 	}
 	return 0
 }

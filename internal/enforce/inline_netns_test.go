@@ -487,8 +487,10 @@ func TestInline_accounting(t *testing.T) {
 	if !strings.Contains(metrics, `weir_enforcement_actions_total{action="block",rule="block-hosts"} 1`) {
 		t.Errorf("metrics lack the enforcement:\n%.2000s", metrics)
 	}
-	if !strings.Contains(metrics, "weir_verdict_latency_seconds_count") {
-		t.Errorf("metrics lack the verdict latency histogram")
+	for _, h := range []string{"weir_verdict_latency_seconds_count", "weir_decision_latency_seconds_count"} {
+		if !strings.Contains(metrics, h) || strings.Contains(metrics, h+" 0\n") {
+			t.Errorf("metrics lack observations in %s", h)
+		}
 	}
 	time.Sleep(1100 * time.Millisecond) // the datapath counters are exported every second
 	metrics, _, _ = n.Run(n.Router, "curl", "-s", "http://127.0.0.1:18080/metrics")

@@ -5,20 +5,34 @@ import (
 	"time"
 )
 
-// LatencyHist is a log2 histogram of durations in nanoseconds: bucket i
-// holds durations in [2^i, 2^(i+1)) ns. It is a value type with no
+// LatencyHist is a histogram of durations in nanoseconds with four
+// buckets per power of two (so a quantile's upper bound is at most 19%
+// above the true value): bucket 4*e+m holds durations whose highest set
+// bit is e and whose next two bits are m. It is a value type with no
 // allocation, cheap enough to update per queued packet.
 type LatencyHist struct {
-	Buckets [40]uint64
+	Buckets [4 * 40]uint64
 	Count   uint64
 }
 
 // Add records one duration.
 func (h *LatencyHist) Add(d time.Duration) {
-	ns := uint64(max(d, 1))
-	i := bits.Len64(ns) - 1
-	h.Buckets[min(i, len(h.Buckets)-1)]++
+	h.Buckets[latencyBucket(uint64(max(d, 0)))]++
 	h.Count++
+}
+
+// latencyBucket: durations under 4 ns share the first used bucket.
+func latencyBucket(ns uint64) int {
+	ns = max(ns, 4)
+	e := bits.Len64(ns) - 1
+	m := (ns >> (e - 2)) & 3
+	return min(4*e+int(m), 4*40-1)
+}
+
+// bucketTop is the smallest duration above bucket i.
+func bucketTop(i int) time.Duration {
+	e, m := uint(max(i/4, 2)), uint64(i%4)
+	return time.Duration((4 + m + 1) << (e - 2))
 }
 
 // Quantile returns an upper bound of the q-quantile (0 < q ≤ 1): the top
@@ -33,8 +47,8 @@ func (h *LatencyHist) Quantile(q float64) time.Duration {
 	for i, n := range h.Buckets {
 		seen += n
 		if seen >= want {
-			return time.Duration(uint64(1) << (i + 1))
+			return bucketTop(i)
 		}
 	}
-	return time.Duration(uint64(1) << len(h.Buckets))
+	return bucketTop(len(h.Buckets) - 1)
 }

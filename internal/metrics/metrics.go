@@ -39,6 +39,7 @@ type Metrics struct {
 	malformed, dropped    *prometheus.CounterVec
 	queue                 *prometheus.GaugeVec
 	latency               prometheus.Histogram
+	decision              prometheus.Histogram
 
 	apps, rules, reasons, verdicts *limiter
 
@@ -79,6 +80,9 @@ func New(cfg Config) *Metrics {
 			Help: "Time from a packet's arrival to its verdict.",
 			// 1µs to ~10ms, doubling: inline enforcement lives in this range.
 			Buckets: prometheus.ExponentialBucketsRange(1e-6, 10e-3, 14)}),
+		decision: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "weir_decision_latency_seconds",
+			Help:    "Weir's own time per queued packet, from its arrival in user space to the verdict being ready (before it is sent back to the kernel).",
+			Buckets: prometheus.ExponentialBucketsRange(1e-6, 10e-3, 14)}),
 		verdicts: newLimiter(nil, 32),
 		rules:    newLimiter(nil, cfg.MaxLabelValues),
 		reasons:  newLimiter(nil, cfg.MaxLabelValues),
@@ -86,7 +90,7 @@ func New(cfg Config) *Metrics {
 		actSets:  make(map[[2]string]prometheus.Counter),
 	}
 	m.apps = newLimiter(cfg.Apps, cfg.MaxLabelValues)
-	m.reg.MustRegister(m.packets, m.bytes, m.flows, m.actions, m.malformed, m.latency,
+	m.reg.MustRegister(m.packets, m.bytes, m.flows, m.actions, m.malformed, m.latency, m.decision,
 		&funcCollector{m: m})
 	if cfg.ProcessCollectors {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -198,6 +202,10 @@ func (m *Metrics) SetQueueDepth(queue string, n int) {
 
 // ObserveVerdictLatency records the time one verdict took.
 func (m *Metrics) ObserveVerdictLatency(d time.Duration) { m.latency.Observe(d.Seconds()) }
+
+// ObserveDecisionLatency records Weir's user-space decision time for one
+// queued packet (weir_decision_latency_seconds).
+func (m *Metrics) ObserveDecisionLatency(d time.Duration) { m.decision.Observe(d.Seconds()) }
 
 // source is a value read at scrape time from another component (for
 // example the store's drop counter), so that component needs no import of

@@ -87,6 +87,7 @@ func TestScrape(t *testing.T) {
 	m.SetQueueDepth("capture", 5)
 	m.ObserveVerdictLatency(3 * time.Microsecond)
 	m.ObserveVerdictLatency(20 * time.Millisecond)
+	m.ObserveDecisionLatency(2 * time.Microsecond)
 
 	fams := scrape(t, m)
 	want := map[string][]string{
@@ -113,6 +114,7 @@ func TestScrape(t *testing.T) {
 		"weir_dropped_total":             {"reason=flow-table-full 5", "reason=store-queue-full 7"},
 		"weir_queue_depth":               {"queue=capture 5", "queue=store 42"},
 		"weir_verdict_latency_seconds":   {" 2"},
+		"weir_decision_latency_seconds":  {" 1"},
 	}
 	for name, w := range want {
 		t.Run(name, func(t *testing.T) {
