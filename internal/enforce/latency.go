@@ -6,7 +6,7 @@ import (
 )
 
 // LatencyHist is a histogram of durations in nanoseconds with four
-// buckets per power of two (so a quantile's upper bound is at most 19%
+// buckets per power of two (so a quantile's upper bound is at most 25%
 // above the true value): bucket 4*e+m holds durations whose highest set
 // bit is e and whose next two bits are m. It is a value type with no
 // allocation, cheap enough to update per queued packet.
