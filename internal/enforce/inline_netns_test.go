@@ -218,10 +218,13 @@ func testBlock(t *testing.T, n *testnet.Net) {
 		if err != nil || big.Status != 200 || big.Size != size {
 			t.Errorf("bulk download: %v (%+v)", err, big)
 		}
-		// ~23,000 segments carry 32 MiB. Netlink-written sets take over
-		// after ~10 (the `nft` command took ~300: its fork is slow).
-		if q := queuedPackets(t, n) - before; q > 100 {
-			t.Errorf("%d packets of a 32 MiB download went through the queue; want the set to take over after the first few", q)
+		// ~23,000 segments carry 32 MiB. If the set keys did not match the
+		// packets, every one of them would be queued; with matching keys
+		// only those before the set element lands are (~10 measured with
+		// the netlink writer, ~300 with the `nft` command it replaced;
+		// timing depends on load, so the bound is loose).
+		if q := queuedPackets(t, n) - before; q > 2300 {
+			t.Errorf("%d packets of a 32 MiB download went through the queue; the allow set should take the flow over after the first few", q)
 		} else {
 			t.Logf("%d packets of a 32 MiB download went through the queue", q)
 		}
