@@ -40,11 +40,8 @@ var latencyRe = regexp.MustCompile(`decision latency p50 ≤(\S+) p99 ≤(\S+), 
 //
 //	go test -run XXX -bench Inline_Forwarding -benchtime 1x ./internal/enforce
 func BenchmarkInline_Forwarding(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		opts []testnet.Option
-	}{{"offloads-off", nil}, {"offloads-on", []testnet.Option{testnet.WithOffloads()}}} {
-		b.Run(tc.name, func(b *testing.B) { benchForwarding(b, testnet.New(b, tc.opts...)) })
+	for _, m := range offloadModes {
+		b.Run(m.name, func(b *testing.B) { benchForwarding(b, testnet.New(b, m.opts...)) })
 	}
 }
 

@@ -131,13 +131,18 @@ default: allow
 // segment crosses the router alone) and on (the router forwards 64 KiB
 // super-packets, as behind NICs that aggregate segments).
 func TestInline_block(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opts []testnet.Option
-	}{{"offloads-off", nil}, {"offloads-on", []testnet.Option{testnet.WithOffloads()}}} {
-		t.Run(tc.name, func(t *testing.T) { testBlock(t, testnet.New(t, tc.opts...)) })
+	for _, m := range offloadModes {
+		t.Run(m.name, func(t *testing.T) { testBlock(t, testnet.New(t, m.opts...)) })
 	}
 }
+
+// offloadModes are the router configurations the datapath is tested and
+// measured in: veth offloads off (every segment crosses the router alone)
+// and on (64 KiB super-packets).
+var offloadModes = []struct {
+	name string
+	opts []testnet.Option
+}{{"offloads-off", nil}, {"offloads-on", []testnet.Option{testnet.WithOffloads()}}}
 
 func testBlock(t *testing.T, n *testnet.Net) {
 	n.StartWeb()
