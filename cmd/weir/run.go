@@ -58,11 +58,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&f.cfg.DecideAfter, "queue-packets", f.cfg.DecideAfter, "at most this many packets of each connection (both directions) go to Weir; it decides by then and the kernel carries the verdict alone")
 	fs.StringVar(&f.listen, "listen", "", "serve the dashboard, /api/ and /metrics live on this address (e.g. 127.0.0.1:8080; needs --store for the dashboard data)")
 	f.out.register(fs)
+	fs.DurationVar(&f.cfg.SetTimeout, "set-timeout", f.cfg.SetTimeout, "how long a decided connection stays in the kernel's sets without packets reaching Weir; it then comes back briefly and is written again (must be below the UDP idle timeout, 10m)")
+	fs.DurationVar(&f.cfg.Engine.Flow.ActiveTimeout, "active-timeout", f.cfg.Engine.Flow.ActiveTimeout, "write a record for a long connection at least this often; its verdict carries over")
 	fs.DurationVar(&f.statsEvery, "stats-every", 0, "print datapath counters to stderr at this interval (0 = at exit only)")
 	fs.StringVar(&f.clockStart, "clock-start", "", "testing aid: schedules see a clock that starts at this RFC 3339 time and runs in real time")
 	fs.DurationVar(&f.pollInterval, "reload-poll", 2*time.Second, "how often the policy file is checked for changes (0 = only on SIGHUP)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: weir run --policy FILE [flags]\n\nEnforces the policy inline on this Linux router: installs an iptables chain (WEIR) that\nqueues the first packets of each forwarded connection to Weir, which classifies them and\ncarries each verdict to the connection with a packet mark. SIGHUP or a change of the file\nreloads the policy; a bad file is rejected and the old policy stays active. SIGINT/SIGTERM\nremove the rules and exit.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: weir run --policy FILE [flags]\n\nEnforces the policy inline on this Linux router: installs an nftables table (inet weir)\nwhose forward chain sends the first packets of each forwarded connection to Weir over\nNFQUEUE; Weir classifies them, applies the policy, and writes the connection into the\ntable's allow, drop or shape sets, after which the kernel handles it alone. SIGHUP or a\nchange of the file reloads the policy; a bad file is rejected and the old policy stays\nactive. SIGINT/SIGTERM remove the table and exit (docs/enforcement.md).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -1,6 +1,7 @@
 package enforce
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,7 +35,11 @@ type Config struct {
 	// user space before it is decided with whatever the classifier knows
 	// by then; from its decision on, the kernel handles the flow alone.
 	DecideAfter uint64
-	// ActiveTimeout makes long flows emit periodic records.
+	// SetTimeout is how long a decided flow stays in the kernel's sets
+	// without being refreshed (Rules.SetTimeout).
+	SetTimeout time.Duration
+	// Engine.Flow.ActiveTimeout makes long flows emit periodic records;
+	// their verdict and classification carry over to the continuation.
 	Engine engine.Config
 	Logf   func(format string, args ...any)
 	// Now is the clock for schedules (tests inject one).
@@ -45,7 +50,7 @@ type Config struct {
 func DefaultConfig() Config {
 	ec := engine.DefaultConfig()
 	ec.Flow.ActiveTimeout = 5 * time.Minute
-	return Config{DecideAfter: 12, Engine: ec, IPv6: true}
+	return Config{DecideAfter: 12, SetTimeout: DefaultSetTimeout, Engine: ec, IPv6: true}
 }
 
 // Deps are the components the datapath uses.
@@ -67,12 +72,19 @@ type Sender interface {
 
 // flowVerdict is what Weir decided for one flow; indexed by flow.ID.
 type flowVerdict struct {
-	decided  bool
-	verdict  policy.Verdict
-	mark     uint32
-	rule     string
-	shapeKey string // per-flow throttle class to release at the end
+	decided   bool
+	verdict   policy.Verdict
+	mark      uint32
+	rule      string
+	shapeKey  string // per-flow throttle class to release at the end
+	published int64  // when the flow's set elements were last written (ns)
 }
+
+// republishAfter: a decided flow whose packets still reach the queue this
+// long after its elements were written has outlived them (Rules.SetTimeout)
+// and is written again; packets in the first moments are just ahead of
+// the writer.
+const republishAfter = time.Second
 
 // Stats count the datapath's work.
 type Stats struct {
@@ -103,6 +115,13 @@ type Inline struct {
 	dnsInfo  dissect.DNSInfo
 	icmp     *inject.Limiter
 	sets     *setWriter
+	// carry: the verdict of a flow the active timeout just split, for its
+	// continuation (created by the same packet).
+	carry struct {
+		valid bool
+		key   flow.Key
+		v     flowVerdict
+	}
 	stats    Stats
 }
 
@@ -120,8 +139,15 @@ func New(cfg Config, deps Deps) (*Inline, error) {
 	if cfg.DecideAfter == 0 {
 		cfg.DecideAfter = 12
 	}
+	if cfg.SetTimeout <= 0 {
+		cfg.SetTimeout = DefaultSetTimeout
+	}
+	fc := cfg.Engine.Flow
+	if idle := min(cmp.Or(fc.TCPIdle, time.Hour), cmp.Or(fc.UDPIdle, 10*time.Minute)); cfg.SetTimeout >= idle {
+		return nil, fmt.Errorf("enforce: set timeout %v must be shorter than the flow idle timeouts (%v): Weir must still know a flow when its set element expires", cfg.SetTimeout, idle)
+	}
 	x := &Inline{cfg: cfg, deps: deps, icmp: inject.NewLimiter(10, 20, 4096)}
-	x.rules = Rules{Queue: cfg.Queue, FailClosed: cfg.FailClosed, IPv6: cfg.IPv6}
+	x.rules = Rules{Queue: cfg.Queue, FailClosed: cfg.FailClosed, IPv6: cfg.IPv6, SetTimeout: cfg.SetTimeout}
 	x.sets = newSetWriter(cfg.Logf)
 	var err error
 	x.eng, err = engine.New(cfg.Engine, deps.Classifier, x.flowEnded)
@@ -301,6 +327,17 @@ func (x *Inline) decidePacket(payload []byte, now time.Time) (int, uint32) {
 		return nfqueue.NfAccept, 0
 	}
 	v := x.verdictState(seen.ID)
+	if x.carry.valid {
+		// The packet that made this flow ended its previous record (active
+		// timeout): the verdict carries over, throttle class included.
+		if seen.Created && x.carry.key == seen.Flow.Key {
+			*v = x.carry.v
+			v.published = 0
+		} else if x.carry.v.shapeKey != "" && x.shaper != nil {
+			x.shaper.Release(x.carry.v.shapeKey)
+		}
+		x.carry.valid = false
+	}
 	if seen.Class != nil && isDNS(seen) {
 		// DNS is decided per query: one socket may ask for many names.
 		return x.dnsQuery(seen, payload, now)
@@ -311,6 +348,10 @@ func (x *Inline) decidePacket(payload []byte, now time.Time) (int, uint32) {
 			return nfqueue.NfAccept, 0
 		}
 		x.decide(seen, v, payload, now)
+	}
+	if t := now.UnixNano(); t-v.published >= int64(republishAfter) {
+		x.sets.add(seen.Flow, v.mark)
+		v.published = t
 	}
 	// Later packets meet the flow in the nftables sets; until the set
 	// writer has published it, they come here and get the same answer.
@@ -359,7 +400,6 @@ func (x *Inline) decide(s *engine.Seen, v *flowVerdict, payload []byte, now time
 	verdict, why := pol.Evaluate(&x.in)
 	x.stats.Decided++
 	v.decided, v.verdict, v.rule = true, verdict, why.Name
-	defer func() { x.sets.add(s.Flow, v.mark) }()
 	switch verdict {
 	case policy.Allow:
 		v.mark = markAllow
@@ -538,7 +578,8 @@ func (x *Inline) event(s *engine.Seen, v *flowVerdict, notice string, now time.T
 	}
 }
 
-// flowEnded writes the flow's record and forgets its verdict.
+// flowEnded writes the flow's record and forgets its verdict, or hands it
+// to the flow's continuation when the active timeout split it.
 func (x *Inline) flowEnded(e *engine.FlowEnd) {
 	v := x.verdictState(e.ID)
 	if x.deps.Records != nil {
@@ -551,7 +592,9 @@ func (x *Inline) flowEnded(e *engine.FlowEnd) {
 		}
 		x.deps.Records.Write(&x.rec)
 	}
-	if v.shapeKey != "" && x.shaper != nil {
+	if e.Reason == flow.EndActive && v.decided {
+		x.carry.valid, x.carry.key, x.carry.v = true, e.Flow.Key, *v
+	} else if v.shapeKey != "" && x.shaper != nil {
 		x.shaper.Release(v.shapeKey)
 	}
 	*v = flowVerdict{}

@@ -395,6 +395,84 @@ default: allow
 	waitEvent(t, weir, "allowed.test", "throttle", "none")
 }
 
+// TestInline_longFlows: a throttled transfer that outlives its set element
+// (--set-timeout 1s) stays throttled and in the kernel: Weir writes the
+// expired element again, so only a few of its packets reach the queue. Split
+// into several records by --active-timeout 1s, it keeps its classification,
+// rule and throttle class in each continuation, with one enforcement event.
+// Without these, the continuation would be queued for good, or classified
+// mid-stream, miss the host rule and run at full speed.
+func TestInline_longFlows(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		active string
+	}{{"set-expiry", "0"}, {"active-timeout", "1s"}} {
+		t.Run(tc.name, func(t *testing.T) { testLongFlow(t, tc.active) })
+	}
+}
+
+func testLongFlow(t *testing.T, activeTimeout string) {
+	n := testnet.New(t)
+	n.StartWeb()
+	const rate = 8_000_000 // bits/s = 1 MB/s
+	pol := fmt.Sprintf(`notice: %s
+rules:
+  - name: slow
+    match: { host: allowed.test }
+    action: throttle
+    rate: %dbit
+default: allow
+`, notice, rate)
+	recs := filepath.Join(n.Dir(), "records.jsonl")
+	weir, _ := startWeir(t, n, pol, "--shape", testnet.RouterClientIf+","+testnet.RouterServerIf,
+		"--set-timeout", "1s", "--active-timeout", activeTimeout, "--records", recs)
+	srv := testnet.ServerIP4.String()
+	before := queuedPackets(t, n)
+	speed, r, err := n.Throughput("http://allowed.test/big?bytes=4000000", "--resolve", "allowed.test:80:"+srv)
+	if err != nil || r.Status != 200 {
+		t.Fatalf("transfer: %v %+v", err, r)
+	}
+	queued := queuedPackets(t, n) - before
+	want := float64(rate) / 8
+	t.Logf("4 MB at %.0f bytes/s (want %.0f ±20%%), %d packets queued", speed, want, queued)
+	if speed < 0.8*want || speed > 1.2*want {
+		t.Errorf("rate %.0f bytes/s outside %.0f ±20%%: the throttle did not hold past the set timeout", speed, want)
+	}
+	// ~2,800 segments each way over ~4 s: the first packets, then a few per
+	// second as the element expires and is written again.
+	if queued > 600 {
+		t.Errorf("%d packets went through the queue; the expired element should be written again", queued)
+	}
+	weir.Stop()
+	var throttles int
+	for _, e := range events(t, weir) {
+		if e.Host == "allowed.test" && e.Action == "throttle" {
+			throttles++
+		}
+	}
+	if throttles != 1 {
+		t.Errorf("%d throttle events for one transfer, want 1 (a continuation keeps its verdict)", throttles)
+	}
+	b, err := os.ReadFile(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts int
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var rec struct{ Server, Host, Rule, Verdict string }
+		if json.Unmarshal([]byte(line), &rec) != nil || !strings.HasSuffix(rec.Server, ":80") {
+			continue
+		}
+		parts++
+		if rec.Host != "allowed.test" || rec.Rule != "slow" || rec.Verdict != "throttle" {
+			t.Errorf("a record of the transfer lost its classification or verdict: %s", line)
+		}
+	}
+	if activeTimeout != "0" && parts < 2 {
+		t.Errorf("%d records for the transfer, want it split by the active timeout:\n%s", parts, b)
+	}
+}
+
 // TestInline_failOpenClosed: killing Weir (SIGKILL, no cleanup) mid-
 // transfer lets traffic through by default (queue bypass) and stops new
 // connections with --fail-closed; --cleanup then removes the stale rules

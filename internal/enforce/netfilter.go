@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Chain is the name of the iptables chain earlier versions installed;
@@ -31,7 +33,18 @@ type Rules struct {
 	Queue      uint16
 	FailClosed bool
 	IPv6       bool
+	// SetTimeout bounds how long a decided flow stays in the sets without
+	// Weir refreshing it (default DefaultSetTimeout). A flow that outlives
+	// it is queued again; Weir, which still tracks it, answers from its
+	// table at once and publishes it again.
+	SetTimeout time.Duration
 }
+
+// DefaultSetTimeout is Rules.SetTimeout's default. It must stay below the
+// idle timeouts of weir run's flow table (TCP 1 h, UDP 10 min): Weir sees
+// no packet of a flow while the kernel handles it, and must still know the
+// flow when its element expires and its packets come back.
+const DefaultSetTimeout = 2 * time.Minute
 
 func (r Rules) tools() []string {
 	if r.IPv6 {
@@ -50,12 +63,11 @@ func (r Rules) Installed() bool {
 	return exec.Command("nft", "list", "table", "inet", Table).Run() == nil
 }
 
-// setTimeout bounds how long a decided flow stays in the sets without
-// Weir refreshing it; a flow that outlives it is queued again and Weir,
-// which still tracks it, answers from its table at once.
-const setTimeout = "10m"
-
-func nftScript() string {
+func nftScript(timeout time.Duration) string {
+	if timeout <= 0 {
+		timeout = DefaultSetTimeout
+	}
+	setTimeout := strconv.FormatInt(max(timeout.Milliseconds(), 1), 10) + "ms"
 	key4 := "ipv4_addr . ipv4_addr . inet_proto . inet_service . inet_service"
 	key6 := "ipv6_addr . ipv6_addr . inet_proto . inet_service . inet_service"
 	tuple4 := "ip saddr . ip daddr . meta l4proto . th sport . th dport"
@@ -91,7 +103,7 @@ func (r Rules) Install() error {
 		return ErrStale
 	}
 	cmd := exec.Command("nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(nftScript())
+	cmd.Stdin = strings.NewReader(nftScript(r.SetTimeout))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("enforce: nft -f: %v: %s", err, strings.TrimSpace(string(out)))
 	}

@@ -57,7 +57,14 @@ type Engine struct {
 	stats  Stats
 
 	lastSweep int64
-	onEnd     func(*FlowEnd)
+	// carry holds the classification of a flow the active timeout split,
+	// until its continuation (created by the same packet) takes it over.
+	carry struct {
+		valid bool
+		key   flow.Key
+		res   classify.Result
+	}
+	onEnd func(*FlowEnd)
 	end       FlowEnd
 	seen      Seen
 }
@@ -82,6 +89,9 @@ func (e *Engine) flowEnded(id flow.ID, f *flow.Flow, why flow.EndReason) {
 	e.end = FlowEnd{ID: id, Flow: f, Reason: why}
 	if e.cls != nil {
 		e.end.Class = e.cls.End(id, f)
+		if why == flow.EndActive {
+			e.carry.valid, e.carry.key, e.carry.res = true, f.Key, *e.end.Class
+		}
 	}
 	if e.onEnd != nil {
 		e.onEnd(&e.end)
@@ -123,7 +133,14 @@ func (e *Engine) Process(pkt *capture.Packet) *Seen {
 	f := e.table.Flow(id)
 	e.seen = Seen{ID: id, Flow: f, Dir: dir, Created: created, Parsed: p}
 	if e.cls != nil {
-		e.cls.Packet(id, f, created, dir, p, ts)
+		if created && e.carry.valid && e.carry.key == f.Key {
+			// The next record of a flow split by the active timeout: its
+			// packets from here on say nothing new (often mid-stream).
+			e.cls.Continue(id, &e.carry.res)
+		} else {
+			e.cls.Packet(id, f, created, dir, p, ts)
+		}
+		e.carry.valid = false
 		e.seen.Class = e.cls.Result(id)
 	}
 	return &e.seen
