@@ -122,7 +122,7 @@ type Inline struct {
 		key   flow.Key
 		v     flowVerdict
 	}
-	stats    Stats
+	stats Stats
 }
 
 // New builds the datapath; nothing is installed until Start.

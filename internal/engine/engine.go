@@ -65,8 +65,8 @@ type Engine struct {
 		res   classify.Result
 	}
 	onEnd func(*FlowEnd)
-	end       FlowEnd
-	seen      Seen
+	end   FlowEnd
+	seen  Seen
 }
 
 // New builds an engine. onEnd receives every flow as it ends (idle, active
