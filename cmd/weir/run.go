@@ -59,7 +59,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.listen, "listen", "", "serve the dashboard, /api/ and /metrics live on this address (e.g. 127.0.0.1:8080; needs --store for the dashboard data)")
 	f.out.register(fs)
 	fs.DurationVar(&f.cfg.SetTimeout, "set-timeout", f.cfg.SetTimeout, "how long a decided connection stays in the kernel's sets without packets reaching Weir; it then comes back briefly and is written again (must be below the UDP idle timeout, 10m)")
-	fs.DurationVar(&f.cfg.Engine.Flow.ActiveTimeout, "active-timeout", f.cfg.Engine.Flow.ActiveTimeout, "write a record for a long connection at least this often; its verdict carries over")
+	fs.DurationVar(&f.cfg.Engine.Flow.ActiveTimeout, "active-timeout", f.cfg.Engine.Flow.ActiveTimeout, "write an interim record of a long connection at least this often (it keeps its classification and verdict)")
 	fs.DurationVar(&f.statsEvery, "stats-every", 0, "print datapath counters to stderr at this interval (0 = at exit only)")
 	fs.StringVar(&f.clockStart, "clock-start", "", "testing aid: schedules see a clock that starts at this RFC 3339 time and runs in real time")
 	fs.DurationVar(&f.pollInterval, "reload-poll", 2*time.Second, "how often the policy file is checked for changes (0 = only on SIGHUP)")

@@ -189,16 +189,6 @@ func (c *Classifier) Sweep(now int64, flowOf func(flow.ID) *flow.Flow) {
 	}
 }
 
-// Continue starts flow id as the continuation of a flow the active timeout
-// split: it takes over prev's result, final, and dissects nothing.
-func (c *Classifier) Continue(id flow.ID, prev *Result) {
-	s := c.state(id)
-	c.putProbes(s)
-	c.gen++
-	*s = state{winner: -1, gen: c.gen, res: *prev, phase: phaseDone}
-	s.res.Final = true
-}
-
 // Result returns the current result for a live flow.
 func (c *Classifier) Result(id flow.ID) *Result { return &c.state(id).res }
 

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/florianl/go-nfqueue/v2"
@@ -38,8 +39,8 @@ type Config struct {
 	// SetTimeout is how long a decided flow stays in the kernel's sets
 	// without being refreshed (Rules.SetTimeout).
 	SetTimeout time.Duration
-	// Engine.Flow.ActiveTimeout makes long flows emit periodic records;
-	// their verdict and classification carry over to the continuation.
+	// Engine.Flow.ActiveTimeout makes long flows emit interim records;
+	// the flow keeps its classification and verdict.
 	Engine engine.Config
 	Logf   func(format string, args ...any)
 	// Now is the clock for schedules (tests inject one).
@@ -115,14 +116,11 @@ type Inline struct {
 	dnsInfo  dissect.DNSInfo
 	icmp     *inject.Limiter
 	sets     *setWriter
-	// carry: the verdict of a flow the active timeout just split, for its
-	// continuation (created by the same packet).
-	carry struct {
-		valid bool
-		key   flow.Key
-		v     flowVerdict
-	}
-	stats Stats
+	// counters reads the sets' per-element counters (counters.go).
+	countersMu sync.Mutex
+	counters   *counterReader
+	stopping   atomic.Bool
+	stats      Stats
 }
 
 // New builds the datapath; nothing is installed until Start.
@@ -215,7 +213,51 @@ func (x *Inline) Start(ctx context.Context) error {
 	}
 	go x.expireLoop(ctx)
 	go x.sets.run(ctx)
+	if x.counters, err = newCounterReader(x.countersEvery(), x.cfg.SetTimeout); err != nil {
+		x.cfg.Logf("enforce: nftables netlink: %v; records will count only the packets Weir sees", err)
+	} else {
+		go x.countersLoop(ctx)
+	}
 	return nil
+}
+
+// countersLoop credits what the kernel forwarded from the sets to Weir's
+// flows every countersEvery.
+func (x *Inline) countersLoop(ctx context.Context) {
+	t := time.NewTicker(x.countersEvery())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := x.creditCounters(); err != nil && ctx.Err() == nil {
+				x.cfg.Logf("enforce: read set counters: %v", err)
+			}
+		}
+	}
+}
+
+func (x *Inline) countersEvery() time.Duration { return min(countersEvery, x.cfg.SetTimeout/4) }
+
+// creditCounters reads the sets' counters and adds what they carried since
+// the last read to the flows. The dump runs without the datapath lock.
+func (x *Inline) creditCounters() error {
+	x.countersMu.Lock()
+	defer x.countersMu.Unlock()
+	if x.counters == nil {
+		return nil
+	}
+	deltas, err := x.counters.read()
+	now := time.Now().UnixNano()
+	x.mu.Lock()
+	t := x.eng.Table()
+	for i := range deltas {
+		d := &deltas[i]
+		t.Credit(&d.p, d.packets, d.bytes, now)
+	}
+	x.mu.Unlock()
+	return err
 }
 
 func hasThrottle(p *policy.Policy) bool {
@@ -229,6 +271,10 @@ func hasThrottle(p *policy.Policy) bool {
 
 // Stop removes the rules, stops the queue and flushes the remaining flows.
 func (x *Inline) Stop() error {
+	x.stopping.Store(true)
+	if err := x.creditCounters(); err != nil { // the last counts, before the sets go
+		x.cfg.Logf("enforce: read set counters: %v", err)
+	}
 	err := x.rules.Remove()
 	if x.cancel != nil {
 		x.cancel()
@@ -240,6 +286,12 @@ func (x *Inline) Stop() error {
 	x.eng.Flush()
 	x.mu.Unlock()
 	x.closeShaper()
+	x.countersMu.Lock()
+	if x.counters != nil {
+		x.counters.close()
+		x.counters = nil
+	}
+	x.countersMu.Unlock()
 	return err
 }
 
@@ -275,8 +327,8 @@ func (x *Inline) expireLoop(ctx context.Context) {
 }
 
 func (x *Inline) handleErr(err error) int {
-	if ctx := x.cancel; ctx == nil {
-		return 1
+	if ctx := x.cancel; ctx == nil || x.stopping.Load() {
+		return 1 // the socket closing under the reader at Stop is no error
 	}
 	x.cfg.Logf("enforce: nfqueue: %v", err)
 	return 0 // keep reading: a burst that overflowed the socket is not fatal
@@ -327,17 +379,6 @@ func (x *Inline) decidePacket(payload []byte, now time.Time) (int, uint32) {
 		return nfqueue.NfAccept, 0
 	}
 	v := x.verdictState(seen.ID)
-	if x.carry.valid {
-		// The packet that made this flow ended its previous record (active
-		// timeout): the verdict carries over, throttle class included.
-		if seen.Created && x.carry.key == seen.Flow.Key {
-			*v = x.carry.v
-			v.published = 0
-		} else if x.carry.v.shapeKey != "" && x.shaper != nil {
-			x.shaper.Release(x.carry.v.shapeKey)
-		}
-		x.carry.valid = false
-	}
 	if seen.Class != nil && isDNS(seen) {
 		// DNS is decided per query: one socket may ask for many names.
 		return x.dnsQuery(seen, payload, now)
@@ -578,8 +619,8 @@ func (x *Inline) event(s *engine.Seen, v *flowVerdict, notice string, now time.T
 	}
 }
 
-// flowEnded writes the flow's record and forgets its verdict, or hands it
-// to the flow's continuation when the active timeout split it.
+// flowEnded writes the flow's record and forgets its verdict, unless the
+// record is an interim one (active timeout): the flow goes on as it was.
 func (x *Inline) flowEnded(e *engine.FlowEnd) {
 	v := x.verdictState(e.ID)
 	if x.deps.Records != nil {
@@ -592,9 +633,10 @@ func (x *Inline) flowEnded(e *engine.FlowEnd) {
 		}
 		x.deps.Records.Write(&x.rec)
 	}
-	if e.Reason == flow.EndActive && v.decided {
-		x.carry.valid, x.carry.key, x.carry.v = true, e.Flow.Key, *v
-	} else if v.shapeKey != "" && x.shaper != nil {
+	if e.Reason == flow.EndActive {
+		return
+	}
+	if v.shapeKey != "" && x.shaper != nil {
 		x.shaper.Release(v.shapeKey)
 	}
 	*v = flowVerdict{}

@@ -457,16 +457,26 @@ default: allow
 	if err != nil {
 		t.Fatal(err)
 	}
-	var parts int
+	var parts, down int
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var rec struct{ Server, Host, Rule, Verdict string }
+		var rec struct {
+			Server, Host, Rule, Verdict string
+			S2CBytes                    int `json:"s2c_bytes"`
+		}
 		if json.Unmarshal([]byte(line), &rec) != nil || !strings.HasSuffix(rec.Server, ":80") {
 			continue
 		}
 		parts++
+		down += rec.S2CBytes
 		if rec.Host != "allowed.test" || rec.Rule != "slow" || rec.Verdict != "throttle" {
 			t.Errorf("a record of the transfer lost its classification or verdict: %s", line)
 		}
+	}
+	// The records count what the kernel forwarded from the sets, not just
+	// the packets that reached Weir: at least the 4 MB body, at most what
+	// headers and retransmissions add.
+	if down < 4_000_000 || down > 4_400_000 {
+		t.Errorf("records count %d bytes server to client for a 4 MB download", down)
 	}
 	if activeTimeout != "0" && parts < 2 {
 		t.Errorf("%d records for the transfer, want it split by the active timeout:\n%s", parts, b)

@@ -77,10 +77,12 @@ func nftScript(timeout time.Duration) string {
 	for _, set := range []struct{ name, key string }{
 		{"allow4", key4}, {"allow6", key6}, {"drop4", key4}, {"drop6", key6},
 	} {
-		b.WriteString("\tset " + set.name + " { type " + set.key + "; flags timeout; timeout " + setTimeout + "; }\n")
+		b.WriteString("\tset " + set.name + " { type " + set.key + "; flags timeout; timeout " + setTimeout + "; counter; }\n")
 	}
-	b.WriteString("\tmap shape4 { type " + key4 + " : mark; flags timeout; timeout " + setTimeout + "; }\n")
-	b.WriteString("\tmap shape6 { type " + key6 + " : mark; flags timeout; timeout " + setTimeout + "; }\n")
+	// Per-element counters: what the kernel forwards for a decided flow
+	// reaches its record (counters.go).
+	b.WriteString("\tmap shape4 { type " + key4 + " : mark; flags timeout; timeout " + setTimeout + "; counter; }\n")
+	b.WriteString("\tmap shape6 { type " + key6 + " : mark; flags timeout; timeout " + setTimeout + "; counter; }\n")
 	// The keys carry the L4 protocol, so no rule needs to test it first:
 	// a packet that is neither TCP nor UDP builds a key that matches no
 	// element. Allowed packets, the bulk, leave at the first lookup.

@@ -38,7 +38,8 @@ type Stats struct {
 	Flow    flow.Stats
 }
 
-// FlowEnd is a flow leaving the table: its core state and what the
+// FlowEnd is a flow leaving the table, or with Reason flow.EndActive an
+// interim record of a flow that goes on: its core state and what the
 // classifier made of it. Both pointers are valid only during the callback.
 type FlowEnd struct {
 	ID     flow.ID
@@ -57,16 +58,9 @@ type Engine struct {
 	stats  Stats
 
 	lastSweep int64
-	// carry holds the classification of a flow the active timeout split,
-	// until its continuation (created by the same packet) takes it over.
-	carry struct {
-		valid bool
-		key   flow.Key
-		res   classify.Result
-	}
-	onEnd func(*FlowEnd)
-	end   FlowEnd
-	seen  Seen
+	onEnd     func(*FlowEnd)
+	end       FlowEnd
+	seen      Seen
 }
 
 // New builds an engine. onEnd receives every flow as it ends (idle, active
@@ -89,14 +83,11 @@ func (e *Engine) flowEnded(id flow.ID, f *flow.Flow, why flow.EndReason) {
 	e.end = FlowEnd{ID: id, Flow: f, Reason: why}
 	if e.cls != nil {
 		e.end.Class = e.cls.End(id, f)
-		if why == flow.EndActive {
-			e.carry.valid, e.carry.key, e.carry.res = true, f.Key, *e.end.Class
-		}
 	}
 	if e.onEnd != nil {
 		e.onEnd(&e.end)
 	}
-	if e.cls != nil {
+	if e.cls != nil && why != flow.EndActive { // an interim record: the flow goes on
 		e.cls.Release(id)
 	}
 }
@@ -133,14 +124,7 @@ func (e *Engine) Process(pkt *capture.Packet) *Seen {
 	f := e.table.Flow(id)
 	e.seen = Seen{ID: id, Flow: f, Dir: dir, Created: created, Parsed: p}
 	if e.cls != nil {
-		if created && e.carry.valid && e.carry.key == f.Key {
-			// The next record of a flow split by the active timeout: its
-			// packets from here on say nothing new (often mid-stream).
-			e.cls.Continue(id, &e.carry.res)
-		} else {
-			e.cls.Packet(id, f, created, dir, p, ts)
-		}
-		e.carry.valid = false
+		e.cls.Packet(id, f, created, dir, p, ts)
 		e.seen.Class = e.cls.Result(id)
 	}
 	return &e.seen

@@ -102,7 +102,7 @@ type EndReason uint8
 
 const (
 	EndIdle    EndReason = iota // idle timeout
-	EndActive                   // active timeout: the flow goes on as a new record
+	EndActive                   // active timeout: an interim record; the flow goes on with fresh counters
 	EndEvicted                  // table full: longest-idle flow evicted
 	EndFlush                    // end of input
 )
@@ -248,8 +248,7 @@ func (t *Table) Update(p *decode.Parsed, ts int64) (id ID, dir Dir, created bool
 	id = t.lookup(&k, h)
 	if id != nilID && t.active > 0 {
 		if f := &t.flows[id]; ts-f.First() >= t.active {
-			t.end(id, EndActive)
-			id = nilID
+			t.export(id, f)
 		}
 	}
 	if id == nilID {
@@ -292,6 +291,50 @@ func (t *Table) Update(p *decode.Parsed, ts int64) (id ID, dir Dir, created bool
 	s.Flags |= p.TCPFlags
 	t.touch(id, f)
 	return id, dir, created
+}
+
+// export writes an interim record of a flow that has run for the active
+// timeout (OnEnd with EndActive) and restarts its counters. The flow goes
+// on under its ID, with whatever callers keep for it (classification,
+// verdict); TCP flags are kept so its close is still recognised.
+func (t *Table) export(id ID, f *Flow) {
+	if t.OnEnd != nil {
+		t.OnEnd(id, f, EndActive)
+	}
+	t.stats.Ended[EndActive]++
+	for d := range f.Side {
+		f.Side[d] = Side{Flags: f.Side[d].Flags}
+	}
+}
+
+// Credit adds packets and bytes that bypassed the table (the kernel
+// forwarded them on its own) to the live flow of p's addresses, ports and
+// protocol, in p's direction, as seen at ts. It reports whether that flow
+// is live. It never creates or ends a flow; like Update, it writes an
+// interim record when the flow has run for the active timeout.
+func (t *Table) Credit(p *decode.Parsed, packets, bytes uint64, ts int64) bool {
+	k, srcIsLo := makeKey(p)
+	id := t.lookup(&k, k.Hash())
+	if id == nilID {
+		return false
+	}
+	f := &t.flows[id]
+	if t.active > 0 && f.First() != 0 && ts-f.First() >= t.active {
+		t.export(id, f)
+	}
+	dir := FromServer
+	if srcIsLo == f.ClientIsLo {
+		dir = FromClient
+	}
+	s := &f.Side[dir]
+	s.Packets += packets
+	s.Bytes += bytes
+	if s.First == 0 {
+		s.First = ts
+	}
+	s.Last = max(s.Last, ts)
+	t.touch(id, f)
+	return true
 }
 
 // Expire ends every flow idle at now (ns) for longer than its class timeout.

@@ -216,3 +216,32 @@ func BenchmarkTable_Update(b *testing.B) {
 		tb.Update(&ps[i&(len(ps)-1)], int64(i))
 	}
 }
+
+// TestTable_Credit: counts forwarded outside the table land on the live
+// flow in the right direction and keep it from idling out; an unknown
+// 5-tuple is refused.
+func TestTable_Credit(t *testing.T) {
+	tb := flow.New(flow.Config{UDPIdle: 10 * time.Second})
+	id, _, _ := tb.Update(pkt(cli, srv, 40000, 443, 17, 0, 1200), 1*sec)
+	if !tb.Credit(pkt(srv, cli, 443, 40000, 17, 0, 0), 100, 150000, 8*sec) {
+		t.Fatal("live flow not credited")
+	}
+	if !tb.Credit(pkt(cli, srv, 40000, 443, 17, 0, 0), 5, 500, 9*sec) {
+		t.Fatal("live flow not credited")
+	}
+	f := tb.Flow(id)
+	if c, s := f.Side[flow.FromClient], f.Side[flow.FromServer]; c.Packets != 6 || c.Bytes != 1700 || s.Packets != 100 ||
+		s.Bytes != 150000 || s.First != 8*sec || f.Last() != 9*sec {
+		t.Errorf("client %+v server %+v", c, s)
+	}
+	tb.Expire(15 * sec) // idle 6 s since the credit, under 10 s
+	if tb.Stats().Live != 1 {
+		t.Error("a credited flow idled out")
+	}
+	if tb.Credit(pkt(cli, srv, 40001, 443, 17, 0, 0), 1, 1, 9*sec) {
+		t.Error("credited a flow that does not exist")
+	}
+	if tb.Stats().Live != 1 {
+		t.Error("Credit created a flow")
+	}
+}
