@@ -359,14 +359,7 @@ func TestInline_throttle(t *testing.T) {
 	n := testnet.New(t)
 	n.StartWeb()
 	const rate = 8_000_000 // bits/s = 1 MB/s
-	pol := fmt.Sprintf(`notice: %s
-rules:
-  - name: slow
-    match: { host: allowed.test }
-    action: throttle
-    rate: %dbit
-default: allow
-`, notice, rate)
+	pol := throttlePolicy(rate)
 	weir, _ := startWeir(t, n, pol, "--shape", testnet.RouterClientIf+","+testnet.RouterServerIf)
 	srv := testnet.ServerIP4.String()
 	speed, r, err := n.Throughput("http://allowed.test/big?bytes=4000000", "--resolve", "allowed.test:80:"+srv)
@@ -395,6 +388,18 @@ default: allow
 	waitEvent(t, weir, "allowed.test", "throttle", "none")
 }
 
+// throttlePolicy throttles allowed.test to rate bits/s.
+func throttlePolicy(rate int) string {
+	return fmt.Sprintf(`notice: %s
+rules:
+  - name: slow
+    match: { host: allowed.test }
+    action: throttle
+    rate: %dbit
+default: allow
+`, notice, rate)
+}
+
 // TestInline_longFlows: a throttled transfer that outlives its set element
 // (--set-timeout 1s) stays throttled and in the kernel: Weir writes the
 // expired element again, so only a few of its packets reach the queue. Split
@@ -415,14 +420,7 @@ func testLongFlow(t *testing.T, activeTimeout string) {
 	n := testnet.New(t)
 	n.StartWeb()
 	const rate = 8_000_000 // bits/s = 1 MB/s
-	pol := fmt.Sprintf(`notice: %s
-rules:
-  - name: slow
-    match: { host: allowed.test }
-    action: throttle
-    rate: %dbit
-default: allow
-`, notice, rate)
+	pol := throttlePolicy(rate)
 	recs := filepath.Join(n.Dir(), "records.jsonl")
 	weir, _ := startWeir(t, n, pol, "--shape", testnet.RouterClientIf+","+testnet.RouterServerIf,
 		"--set-timeout", "1s", "--active-timeout", activeTimeout, "--records", recs)
