@@ -233,6 +233,16 @@ func testBlock(t *testing.T, n *testnet.Net) {
 		} else {
 			t.Logf("%d packets of a 32 MiB download went through the queue", q)
 		}
+		// The same over IPv6 (the allow6 set, 44-byte keys).
+		before = queuedPackets(t, n)
+		_, big, err = n.Throughput(fmt.Sprintf("http://allowed.test/big?bytes=%d", size),
+			"--resolve", "allowed.test:80:["+testnet.ServerIP6.String()+"]")
+		if err != nil || big.Status != 200 || big.Size != size || big.RemoteIP != testnet.ServerIP6.String() {
+			t.Errorf("bulk download over IPv6: %v (%+v)", err, big)
+		}
+		if q := queuedPackets(t, n) - before; q > 2300 {
+			t.Errorf("%d packets of a 32 MiB IPv6 download went through the queue; the allow6 set should take the flow over", q)
+		}
 	})
 
 	t.Run("keyword-drop", func(t *testing.T) {
