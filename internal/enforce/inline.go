@@ -226,13 +226,17 @@ func (x *Inline) Start(ctx context.Context) error {
 func (x *Inline) countersLoop(ctx context.Context) {
 	t := time.NewTicker(x.countersEvery())
 	defer t.Stop()
+	var logged time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			if err := x.creditCounters(); err != nil && ctx.Err() == nil {
+		case now := <-t.C:
+			// A table removed from outside fails every read: say so once a
+			// minute, not every few seconds.
+			if err := x.creditCounters(); err != nil && ctx.Err() == nil && now.Sub(logged) >= time.Minute {
 				x.cfg.Logf("enforce: read set counters: %v", err)
+				logged = now
 			}
 		}
 	}
