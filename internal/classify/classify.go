@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"math/bits"
 	"net/netip"
 	"time"
 
@@ -95,6 +96,7 @@ type state struct {
 	res    Result
 	probes *probes
 	cand   uint64 // remaining candidate dissectors, bit i = table[i]
+	fed    uint64 // the flow's first candidates: the dissectors to reset
 	winner int8
 	npay   uint16
 	npkt   uint16
@@ -240,6 +242,7 @@ func (c *Classifier) start(s *state, f *flow.Flow, p *decode.Parsed) {
 		return
 	}
 	s.cand = candidates(p.Proto)
+	s.fed = s.cand
 	if s.cand == 0 {
 		s.phase = phaseDone
 		c.finish(s, f)
@@ -272,11 +275,9 @@ func (c *Classifier) feed(s *state, f *flow.Flow) {
 		}
 		return
 	}
-	for i := range table {
+	for rows := s.cand; rows != 0; rows &= rows - 1 {
+		i := bits.TrailingZeros64(rows)
 		bit := uint64(1) << i
-		if s.cand&bit == 0 {
-			continue
-		}
 		d := table[i].get(s.probes)
 		c.stats.DissectorRuns++
 		switch d.Feed(&c.pkt, m) {
@@ -294,6 +295,7 @@ func (c *Classifier) feed(s *state, f *flow.Flow) {
 				// WebRTC multiplexes STUN and DTLS on one flow (RFC
 				// 7983); the DTLS that follows names the flow.
 				s.upgrading = true
+				s.fed |= 1 << dtlsRow // upgrade feeds it: it must be reset too
 			}
 			s.phase = phaseIdentified
 			s.res.Confidence = ConfDPI
@@ -386,7 +388,7 @@ func (c *Classifier) putProbes(s *state) {
 	if s.probes == nil {
 		return
 	}
-	s.probes.reset()
+	s.probes.reset(s.fed)
 	c.pool = append(c.pool, s.probes)
 	s.probes = nil
 	c.out--

@@ -1,6 +1,8 @@
 package classify
 
 import (
+	"math/bits"
+
 	"github.com/weirnet/weir/internal/dissect"
 	"github.com/weirnet/weir/internal/dissect/apps"
 	"github.com/weirnet/weir/internal/dissect/bittorrent"
@@ -48,9 +50,11 @@ type probes struct {
 	ntp        lan.NTP
 }
 
-func (p *probes) reset() {
-	for i := range table {
-		table[i].get(p).Reset()
+// reset returns the dissectors of the rows in mask (the ones a flow was
+// fed to; the others are still in their zero state) to their zero state.
+func (p *probes) reset(mask uint64) {
+	for ; mask != 0; mask &= mask - 1 {
+		table[bits.TrailingZeros64(mask)].get(p).Reset()
 	}
 }
 
