@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,6 +41,19 @@ func init() {
 		{"version", "print the version", cmdVersion},
 		{"help", "show help for weir or a command", cmdHelp},
 	}
+}
+
+// parseFlags parses a command's flags. When it reports !ok the command
+// returns code: 0 after -h printed the usage, 2 after a bad flag (the flag
+// package has said which).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return exitOK, true
 }
 
 func main() {

@@ -101,8 +101,8 @@ func policyTest(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	at := fs.String("at", "", "evaluate schedules at this RFC 3339 time instead of each flow's own start time")
 	top := fs.Int("hosts", 10, "distinct hosts to list per rule")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() < 2 {
 		fmt.Fprintln(stderr, "usage: weir policy test [--at TIME] FILE CAPTURE...")

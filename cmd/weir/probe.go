@@ -47,11 +47,8 @@ func cmdProbe(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 		fmt.Fprintln(stderr, "\nOutput: a table on standard output, progress on standard error, the full report\nwith --json (format in docs/probe.md).\nExit status: 0 measured; 1 runtime error (unwritable report); 2 bad usage.")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "weir probe: no target given")
@@ -202,11 +199,8 @@ func cmdProbeControl(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Usage: weir probe-control [flags]\n\nServes the control for `weir probe --control URL`: given a URL (POST "+probe.ControlPath+")\nit resolves the name, connects to every address, does the TLS handshake, the\nHTTP GET, a QUIC handshake and a throughput sample, and returns the results as JSON.\nIt fetches any URL it is asked for: do not expose it where that matters.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "weir probe-control: unexpected argument %q\n", fs.Arg(0))

@@ -67,11 +67,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Usage: weir run --policy FILE [flags]\n\nEnforces the policy inline on this Linux router: installs an nftables table (inet weir)\nwhose forward chain sends the first packets of each forwarded connection to Weir over\nNFQUEUE; Weir classifies them, applies the policy, and writes the connection into the\ntable's allow, drop or shape sets, after which the kernel handles it alone. SIGHUP or a\nchange of the file reloads the policy; a bad file is rejected and the old policy stays\nactive. SIGINT/SIGTERM remove the table and exit (docs/enforcement.md).\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	f.cfg.Queue = uint16(*qn)
 	f.cfg.IPv6 = !f.noIPv6
