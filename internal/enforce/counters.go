@@ -31,7 +31,6 @@ type counterReader struct {
 	last    map[counterKey]counterVal
 	gen     uint32
 	deltas  []counterDelta
-	renew   time.Duration // replace busy elements that expire sooner than this
 	timeout time.Duration
 }
 
@@ -52,13 +51,13 @@ type counterVal struct {
 	gen            uint32
 }
 
-// newCounterReader reads every interval; elements live setTimeout.
-func newCounterReader(interval, setTimeout time.Duration) (*counterReader, error) {
+// newCounterReader reads sets whose elements live setTimeout.
+func newCounterReader(setTimeout time.Duration) (*counterReader, error) {
 	c, err := nftables.New(nftables.AsLasting())
 	if err != nil {
 		return nil, err
 	}
-	r := &counterReader{conn: c, last: make(map[counterKey]counterVal), renew: 2 * interval, timeout: setTimeout}
+	r := &counterReader{conn: c, last: make(map[counterKey]counterVal), timeout: setTimeout}
 	tbl := &nftables.Table{Name: Table, Family: nftables.TableFamilyINet}
 	for i, name := range setNames {
 		r.sets[i] = &nftables.Set{Table: tbl, Name: name, IsMap: i == setShape4 || i == setShape6, HasTimeout: true}
@@ -69,8 +68,9 @@ func newCounterReader(interval, setTimeout time.Duration) (*counterReader, error
 func (r *counterReader) close() { r.conn.CloseLasting() }
 
 // read dumps every set and returns what each element carried since the
-// last read. The slice is reused by the next call.
-func (r *counterReader) read() ([]counterDelta, error) {
+// last read; busy elements that expire within renew are replaced. The
+// slice is reused by the next call.
+func (r *counterReader) read(renew time.Duration) ([]counterDelta, error) {
 	r.gen++
 	r.deltas = r.deltas[:0]
 	var first error
@@ -99,7 +99,7 @@ func (r *counterReader) read() ([]counterDelta, error) {
 			if dp > 0 {
 				d.packets, d.bytes = dp, db
 				r.deltas = append(r.deltas, d)
-				if e.Expires > 0 && e.Expires < r.renew {
+				if e.Expires > 0 && e.Expires < renew {
 					fresh := nftables.SetElement{Key: e.Key, Val: e.Val, Timeout: r.timeout}
 					if r.conn.SetDeleteElements(s, []nftables.SetElement{{Key: e.Key}}) == nil &&
 						r.conn.SetAddElements(s, []nftables.SetElement{fresh}) == nil {
