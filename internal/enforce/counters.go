@@ -26,7 +26,8 @@ const countersEvery = 5 * time.Second
 // transaction, after its counter was read): busy connections stay in the
 // kernel and lose no counts; idle ones expire.
 type counterReader struct {
-	conn    *nftables.Conn
+	dump    *elemDumper    // reads
+	conn    *nftables.Conn // renewals
 	sets    [numSets]*nftables.Set
 	last    map[counterKey]counterVal
 	gen     uint32
@@ -53,11 +54,16 @@ type counterVal struct {
 
 // newCounterReader reads sets whose elements live setTimeout.
 func newCounterReader(setTimeout time.Duration) (*counterReader, error) {
-	c, err := nftables.New(nftables.AsLasting())
+	d, err := newElemDumper()
 	if err != nil {
 		return nil, err
 	}
-	r := &counterReader{conn: c, last: make(map[counterKey]counterVal), timeout: setTimeout}
+	c, err := nftables.New(nftables.AsLasting())
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	r := &counterReader{dump: d, conn: c, last: make(map[counterKey]counterVal), timeout: setTimeout}
 	tbl := &nftables.Table{Name: Table, Family: nftables.TableFamilyINet}
 	for i, name := range setNames {
 		r.sets[i] = &nftables.Set{Table: tbl, Name: name, IsMap: i == setShape4 || i == setShape6, HasTimeout: true}
@@ -65,7 +71,10 @@ func newCounterReader(setTimeout time.Duration) (*counterReader, error) {
 	return r, nil
 }
 
-func (r *counterReader) close() { r.conn.CloseLasting() }
+func (r *counterReader) close() {
+	r.dump.close()
+	r.conn.CloseLasting()
+}
 
 // read dumps every set and returns what each element carried since the
 // last read; busy elements that expire within renew are replaced. The
@@ -76,38 +85,36 @@ func (r *counterReader) read(renew time.Duration) ([]counterDelta, error) {
 	var first error
 	renewed := false
 	for i, s := range r.sets {
-		elems, err := r.conn.GetSetElements(s)
-		if err != nil {
-			if first == nil {
-				first = err
-			}
-			continue
-		}
-		for _, e := range elems {
+		err := r.dump.dump(Table, s.Name, func(e *dumpedElem) {
 			var d counterDelta
-			if e.Counter == nil || !parseSetKey(e.Key, &d.p) {
-				continue
+			if !e.counted || !parseSetKey(e.key, &d.p) {
+				return
 			}
-			k := counterKey{set: uint8(i), klen: uint8(len(e.Key))}
-			copy(k.key[:], e.Key)
+			k := counterKey{set: uint8(i), klen: uint8(len(e.key))}
+			copy(k.key[:], e.key)
 			prev := r.last[k]
-			dp, db := e.Counter.Packets, e.Counter.Bytes
+			dp, db := e.packets, e.bytes
 			if dp >= prev.packets && db >= prev.bytes {
 				dp, db = dp-prev.packets, db-prev.bytes
 			}
-			r.last[k] = counterVal{e.Counter.Packets, e.Counter.Bytes, r.gen}
-			if dp > 0 {
-				d.packets, d.bytes = dp, db
-				r.deltas = append(r.deltas, d)
-				if e.Expires > 0 && e.Expires < renew {
-					fresh := nftables.SetElement{Key: e.Key, Val: e.Val, Timeout: r.timeout}
-					if r.conn.SetDeleteElements(s, []nftables.SetElement{{Key: e.Key}}) == nil &&
-						r.conn.SetAddElements(s, []nftables.SetElement{fresh}) == nil {
-						r.last[k] = counterVal{gen: r.gen} // the new element counts from zero
-						renewed = true
-					}
+			r.last[k] = counterVal{e.packets, e.bytes, r.gen}
+			if dp == 0 {
+				return
+			}
+			d.packets, d.bytes = dp, db
+			r.deltas = append(r.deltas, d)
+			if e.expires > 0 && e.expires < renew {
+				key := append([]byte(nil), e.key...)
+				fresh := nftables.SetElement{Key: key, Val: append([]byte(nil), e.val...), Timeout: r.timeout}
+				if r.conn.SetDeleteElements(s, []nftables.SetElement{{Key: key}}) == nil &&
+					r.conn.SetAddElements(s, []nftables.SetElement{fresh}) == nil {
+					r.last[k] = counterVal{gen: r.gen} // the new element counts from zero
+					renewed = true
 				}
 			}
+		})
+		if err != nil && first == nil {
+			first = err
 		}
 	}
 	if renewed {

@@ -1,8 +1,10 @@
 package enforce
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/weirnet/weir/internal/decode"
 	"github.com/weirnet/weir/internal/flow"
@@ -77,4 +79,58 @@ func FuzzParseSetKey(f *testing.F) {
 			t.Fatalf("family %d for a %d-byte key", p.Family, len(key))
 		}
 	})
+}
+
+// FuzzParseDumpReply: any bytes read from the netlink socket parse into
+// elements or end the dump, without a panic or an out-of-range slice.
+func FuzzParseDumpReply(f *testing.F) {
+	// A real reply shape: one message with one element (key, expiration,
+	// counter), then NLMSG_DONE.
+	var elem []byte
+	key := appendAttrBytes(nil, nftaDataValue, make([]byte, 20))
+	elem = appendAttrBytes(elem, nftaSetElemKey|0x8000, key)
+	elem = appendAttrBytes(elem, nftaSetElemExpiration, []byte{0, 0, 0, 0, 0, 0, 0x27, 0x10})
+	cdata := appendAttrBytes(nil, nftaCounterBytes, []byte{0, 0, 0, 0, 0, 0, 0x10, 0})
+	cdata = appendAttrBytes(cdata, nftaCounterPackets, []byte{0, 0, 0, 0, 0, 0, 0, 3})
+	expr := appendAttrString(nil, nftaExprName, "counter")
+	expr = appendAttrBytes(expr, nftaExprData|0x8000, cdata)
+	elem = appendAttrBytes(elem, nftaSetElemExpr|0x8000, expr)
+	list := appendAttrBytes(nil, nftaListElem|0x8000, elem)
+	body := append([]byte{nfprotoInet, 0, 0, 0}, appendAttrBytes(nil, nftaSetElemListElems|0x8000, list)...)
+	msg := nlmsg(nfnlSubsysNftables<<8|12, 7, body)
+	msg = append(msg, nlmsg(nlmsgDone, 7, make([]byte, 4))...)
+	var got []dumpedElem
+	done, err := parseDumpReply(msg, 7, "allow4", func(e *dumpedElem) { got = append(got, *e) })
+	if !done || err != nil || len(got) != 1 || !got[0].counted || got[0].packets != 3 || got[0].bytes != 4096 ||
+		len(got[0].key) != 20 || got[0].expires != 10*time.Second {
+		f.Fatalf("seed reply: done %v err %v elements %+v", done, err, got)
+	}
+	f.Add(msg, uint32(7))
+	f.Add(msg[:len(msg)-3], uint32(7))
+	f.Add(nlmsg(nlmsgError, 7, []byte{0xfe, 0xff, 0xff, 0xff}), uint32(7))
+	f.Fuzz(func(t *testing.T, b []byte, seq uint32) {
+		parseDumpReply(b, seq, "s", func(e *dumpedElem) {
+			var p decode.Parsed
+			parseSetKey(e.key, &p)
+		})
+	})
+}
+
+func appendAttrBytes(b []byte, typ uint16, v []byte) []byte {
+	b = binary.NativeEndian.AppendUint16(b, uint16(4+len(v)))
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	b = append(b, v...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+func nlmsg(typ uint16, seq uint32, body []byte) []byte {
+	b := binary.NativeEndian.AppendUint32(nil, uint32(nlmsgHdrLen+len(body)))
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	b = binary.NativeEndian.AppendUint16(b, 0)
+	b = binary.NativeEndian.AppendUint32(b, seq)
+	b = binary.NativeEndian.AppendUint32(b, 0)
+	return append(b, body...)
 }
