@@ -63,12 +63,7 @@ func newCounterReader(setTimeout time.Duration) (*counterReader, error) {
 		d.close()
 		return nil, err
 	}
-	r := &counterReader{dump: d, conn: c, last: make(map[counterKey]counterVal), timeout: setTimeout}
-	tbl := &nftables.Table{Name: Table, Family: nftables.TableFamilyINet}
-	for i, name := range setNames {
-		r.sets[i] = &nftables.Set{Table: tbl, Name: name, IsMap: i == setShape4 || i == setShape6, HasTimeout: true}
-	}
-	return r, nil
+	return &counterReader{dump: d, conn: c, sets: nftSets(), last: make(map[counterKey]counterVal), timeout: setTimeout}, nil
 }
 
 func (r *counterReader) close() {

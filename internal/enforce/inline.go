@@ -140,8 +140,8 @@ func New(cfg Config, deps Deps) (*Inline, error) {
 	if cfg.SetTimeout <= 0 {
 		cfg.SetTimeout = DefaultSetTimeout
 	}
-	fc := cfg.Engine.Flow
-	if idle := min(cmp.Or(fc.TCPIdle, time.Hour), cmp.Or(fc.UDPIdle, 10*time.Minute)); cfg.SetTimeout >= idle {
+	fc, fd := cfg.Engine.Flow, flow.DefaultConfig() // zero timeouts take the table's defaults
+	if idle := min(cmp.Or(fc.TCPIdle, fd.TCPIdle), cmp.Or(fc.UDPIdle, fd.UDPIdle)); cfg.SetTimeout >= idle {
 		return nil, fmt.Errorf("enforce: set timeout %v must be shorter than the flow idle timeouts (%v): Weir must still know a flow when its set element expires", cfg.SetTimeout, idle)
 	}
 	x := &Inline{cfg: cfg, deps: deps, icmp: inject.NewLimiter(10, 20, 4096)}

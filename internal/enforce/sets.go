@@ -35,6 +35,15 @@ const (
 
 var setNames = [numSets]string{"allow4", "allow6", "drop4", "drop6", "shape4", "shape6"}
 
+// nftSets describes Weir's sets for google/nftables element writes.
+func nftSets() (sets [numSets]*nftables.Set) {
+	tbl := &nftables.Table{Name: Table, Family: nftables.TableFamilyINet}
+	for i, name := range setNames {
+		sets[i] = &nftables.Set{Table: tbl, Name: name, IsMap: i == setShape4 || i == setShape6, HasTimeout: true}
+	}
+	return sets
+}
+
 // setElem is one element: the key laid out as the kernel compares it.
 // Concatenated keys give every field a 4-byte-aligned slot: address,
 // address, protocol (1 byte + 3 zero), port (2 bytes big-endian + 2 zero),
@@ -103,11 +112,7 @@ func (w *setWriter) run(ctx context.Context) {
 		return
 	}
 	defer c.CloseLasting()
-	tbl := &nftables.Table{Name: Table, Family: nftables.TableFamilyINet}
-	var sets [numSets]*nftables.Set
-	for i, name := range setNames {
-		sets[i] = &nftables.Set{Table: tbl, Name: name, IsMap: i == setShape4 || i == setShape6}
-	}
+	sets := nftSets()
 	var batch [numSets][]nftables.SetElement
 	for {
 		var el setElem

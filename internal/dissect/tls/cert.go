@@ -20,20 +20,11 @@ import (
 // some real-world certificates. A certificate it cannot walk returns
 // ErrMalformed and leaves m alone ("no certificate metadata", not "not TLS").
 func ParseCertificate(hs []byte, m *dissect.Meta) error {
-	r := reader{b: hs}
-	typ := r.u8()
-	n := r.u24()
-	if r.bad {
-		return ErrTruncated
+	body, err := handshakeBody(hs, hsCertificate)
+	if err != nil {
+		return err
 	}
-	if typ != hsCertificate {
-		return ErrWrongType
-	}
-	body := r.bytes(n)
-	if r.bad {
-		return ErrTruncated
-	}
-	r = reader{b: body}
+	r := reader{b: body}
 	list := reader{b: r.vec24()}
 	leaf := list.vec24()
 	if r.bad || list.bad || len(leaf) == 0 {

@@ -64,24 +64,34 @@ type clientHello struct {
 	nExtNoGRS int // number of extensions, GREASE excluded
 }
 
-// parseClientHello parses hs (4-byte handshake header + body). dtls selects
-// the DTLS body layout (a cookie after the session id).
-func parseClientHello(hs []byte, dtls bool, ch *clientHello) error {
-	*ch = clientHello{}
+// handshakeBody returns the body of the handshake message hs (4-byte
+// header first) after checking its type is want.
+func handshakeBody(hs []byte, want uint8) ([]byte, error) {
 	r := reader{b: hs}
 	typ := r.u8()
 	n := r.u24()
 	if r.bad {
-		return ErrTruncated
+		return nil, ErrTruncated
 	}
-	if typ != hsClientHello {
-		return ErrWrongType
+	if typ != want {
+		return nil, ErrWrongType
 	}
 	body := r.bytes(n)
 	if r.bad {
-		return ErrTruncated
+		return nil, ErrTruncated
 	}
-	r = reader{b: body}
+	return body, nil
+}
+
+// parseClientHello parses hs (4-byte handshake header + body). dtls selects
+// the DTLS body layout (a cookie after the session id).
+func parseClientHello(hs []byte, dtls bool, ch *clientHello) error {
+	*ch = clientHello{}
+	body, err := handshakeBody(hs, hsClientHello)
+	if err != nil {
+		return err
+	}
+	r := reader{b: body}
 	ch.version = r.u16()
 	if !plausibleVersion(ch.version) {
 		return ErrMalformed
@@ -456,20 +466,11 @@ func ja4Version(v uint16) string {
 // the legacy version), m.TLS.Cipher and m.TLS.ServerALPN. DTLS ServerHellos
 // have the same body layout. On error m is left untouched.
 func ParseServerHello(hs []byte, m *dissect.Meta) error {
-	r := reader{b: hs}
-	typ := r.u8()
-	n := r.u24()
-	if r.bad {
-		return ErrTruncated
+	body, err := handshakeBody(hs, hsServerHello)
+	if err != nil {
+		return err
 	}
-	if typ != hsServerHello {
-		return ErrWrongType
-	}
-	body := r.bytes(n)
-	if r.bad {
-		return ErrTruncated
-	}
-	r = reader{b: body}
+	r := reader{b: body}
 	version := r.u16()
 	r.skip(32)
 	sid := r.vec8()
