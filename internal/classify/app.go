@@ -2,6 +2,7 @@ package classify
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/weirnet/weir/internal/dissect"
 	"github.com/weirnet/weir/internal/flow"
@@ -19,13 +20,13 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 	}
 	server := f.Key.Addr(!f.ClientIsLo)
 	r.Host = m.Host
-	r.Why = m.Why
+	r.appBy, r.learned, r.doh, r.portGuess = appByProtocol, "", false, false
 	switch {
 	case m.AppHint != "" && c.byID(r, m.AppHint):
 		r.AppConf = ConfDPI
 	case m.Host != "" && c.byHost(r, m.Host):
 		r.AppConf = ConfDPI
-		r.Why = join(r.Why, "host "+m.Host+" → "+r.App)
+		r.appBy = appByHost
 	case protoApps[m.Proto] != "" && c.byID(r, protoApps[m.Proto]):
 		// The protocol is the application (BitTorrent, WireGuard, ...).
 		r.AppConf = ConfDPI
@@ -48,14 +49,14 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 			}
 			if c.byHost(r, name) {
 				r.AppConf = ConfDNSCache
-				r.Why = join(r.Why, "server address answered for "+name+" in DNS → "+r.App)
+				r.appBy, r.learned = appByDNS, name
 			}
 		}
 	}
 	if r.App == "" && c.apps != nil {
 		if app, cat, ok := c.apps.ByAddress(server); ok {
 			r.App, r.Category, r.AppConf = app, cat, ConfIPMatch
-			r.Why = join(r.Why, "server address in "+app+" prefixes")
+			r.appBy = appByAddress
 		}
 	}
 	markDoH(r)
@@ -67,7 +68,7 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 func markDoH(r *Result) {
 	if r.App == "doh" && (r.Meta.Proto == dissect.TLS || r.Meta.Proto == dissect.QUIC) {
 		r.Meta.Proto = dissect.DoH
-		r.Why = join(r.Why, "DNS over HTTPS to a public resolver")
+		r.doh = true
 	}
 }
 
@@ -79,7 +80,7 @@ func (c *Classifier) portFallback(r *Result, f *flow.Flow) {
 		if p, ok := portGuess(f.Key.Proto, f.ServerPort()); ok {
 			m.Proto = p
 			r.Confidence = ConfPortGuess
-			r.Why = join(r.Why, "port guess")
+			r.portGuess = true
 		}
 	}
 }
@@ -104,6 +105,11 @@ func isIPLiteral(h string) bool {
 	}
 	if h[0] == '[' {
 		return true
+	}
+	// Only digits and dots (IPv4) or a colon (IPv6) can parse; checking
+	// first spares names ParseAddr's error, which allocates.
+	if strings.IndexByte(h, ':') < 0 && strings.Trim(h, "0123456789.") != "" {
+		return false
 	}
 	_, err := netip.ParseAddr(h)
 	return err == nil
@@ -153,13 +159,6 @@ func isLocalProto(p dissect.Proto) bool {
 		return true
 	}
 	return false
-}
-
-func join(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + "; " + b
 }
 
 // portGuess maps well-known server ports to protocols, for flows no

@@ -47,9 +47,70 @@ type Result struct {
 	AppConf  Confidence
 	// Host is Meta.Host, or the name learned from DNS for the server address.
 	Host string
-	Why  string
 	// Final: classification is complete (dissection finished).
 	Final bool
+
+	// What Why explains beyond the dissector's own reason (Meta.Why). The
+	// sentence is put together only when it is read: building it for every
+	// flow was a tenth of classification's cost.
+	appBy     appEvidence
+	learned   string // the DNS-learned name, for appByDNS
+	doh       bool   // TLS/QUIC renamed DoH
+	portGuess bool
+}
+
+// appEvidence is how decideApp named the application.
+type appEvidence uint8
+
+const (
+	appByProtocol appEvidence = iota // the protocol named it, or no app
+	appByHost                        // the flow's own server name
+	appByDNS                         // a name DNS answered for the server address
+	appByAddress                     // the server address's published owner
+)
+
+// Why is a short human reason for the classification, e.g. "TLS
+// ClientHello SNI; host www.facebook.com → facebook".
+func (r *Result) Why() string {
+	var buf [256]byte
+	return string(r.AppendWhy(buf[:0]))
+}
+
+// AppendWhy appends Why to b.
+func (r *Result) AppendWhy(b []byte) []byte {
+	start := len(b)
+	b = append(b, r.Meta.Why...)
+	switch r.appBy {
+	case appByHost:
+		b = append(sep(b, start), "host "...)
+		b = append(b, r.Meta.Host...)
+		b = append(b, " → "...)
+		b = append(b, r.App...)
+	case appByDNS:
+		b = append(sep(b, start), "server address answered for "...)
+		b = append(b, r.learned...)
+		b = append(b, " in DNS → "...)
+		b = append(b, r.App...)
+	case appByAddress:
+		b = append(sep(b, start), "server address in "...)
+		b = append(b, r.App...)
+		b = append(b, " prefixes"...)
+	}
+	if r.doh {
+		b = append(sep(b, start), "DNS over HTTPS to a public resolver"...)
+	}
+	if r.portGuess {
+		b = append(sep(b, start), "port guess"...)
+	}
+	return b
+}
+
+// sep appends "; " when b already holds a reason after start.
+func sep(b []byte, start int) []byte {
+	if len(b) > start {
+		return append(b, "; "...)
+	}
+	return b
 }
 
 // Config bounds the classifier.
@@ -233,10 +294,10 @@ func (c *Classifier) Packet(id flow.ID, f *flow.Flow, created bool, dir flow.Dir
 // start picks the candidate dissectors for a new flow, or decides it at
 // once for protocols named by the IP header alone.
 func (c *Classifier) start(s *state, f *flow.Flow, p *decode.Parsed) {
-	if proto, ok := l3Proto(p.Proto, p.Family); ok {
+	if proto, why, ok := l3Proto(p.Proto); ok {
 		s.res.Meta.Proto = proto
 		s.res.Confidence = ConfDPI
-		s.res.Meta.Why = "IP protocol " + proto.String()
+		s.res.Meta.Why = why
 		s.phase = phaseDone
 		c.finish(s, f)
 		return
@@ -395,16 +456,16 @@ func (c *Classifier) putProbes(s *state) {
 }
 
 // l3Proto names flows decided by the IP protocol number alone.
-func l3Proto(proto, family uint8) (dissect.Proto, bool) {
+func l3Proto(proto uint8) (dissect.Proto, string, bool) {
 	switch proto {
 	case 1:
-		return dissect.ICMP, true
+		return dissect.ICMP, "IP protocol ICMP", true
 	case 58:
-		return dissect.ICMPv6, true
+		return dissect.ICMPv6, "IP protocol ICMPv6", true
 	case 2:
-		return dissect.IGMP, true
+		return dissect.IGMP, "IP protocol IGMP", true
 	case 50, 51:
-		return dissect.IPSec, true
+		return dissect.IPSec, "IP protocol IPSec", true
 	}
-	return dissect.Unknown, false
+	return dissect.Unknown, "", false
 }

@@ -96,7 +96,7 @@ func TestClassifier_randomPayloads(t *testing.T) {
 				if res := cls.End(id, tb.Flow(id)); res.Confidence == classify.ConfDPI {
 					dpi++
 					if dpi <= 5 {
-						t.Logf("labelled %s by DPI: %s (port %d)", res.Meta.Proto, res.Why, p.DstPort)
+						t.Logf("labelled %s by DPI: %s (port %d)", res.Meta.Proto, res.Why(), p.DstPort)
 					}
 				}
 				cls.Release(id)

@@ -79,22 +79,22 @@ type Meta struct {
 }
 
 // TLSInfo is filled by the TLS, DTLS and QUIC dissectors (QUIC carries a TLS
-// ClientHello in its CRYPTO frames).
+// ClientHello in its CRYPTO frames). The ClientHello's lists are kept as
+// one compact copy (SetClientHello); ALPN, SupportedVersions, Extensions,
+// CipherSuites, JA3 and JA4 are methods that read it.
 type TLSInfo struct {
-	ClientVersion     uint16   // legacy_version from the ClientHello
-	SupportedVersions []uint16 // supported_versions extension, GREASE removed
-	Version           uint16   // negotiated (ServerHello), 0 if unseen
-	ALPN              []string // ClientHello ALPN list, in order
-	ServerALPN        string   // ALPN chosen by the server, if visible
-	CipherSuites      int      // number of offered cipher suites (GREASE removed)
-	Cipher            uint16   // cipher chosen by the server, 0 if unseen
-	Extensions        []uint16 // ClientHello extension types in order, GREASE included
-	JA3               string   // MD5 hex of the JA3 string
-	JA4               string   // JA4 (TLS client) fingerprint: "t13d1516h2_8daaf6152771_e5627efa2ab1"
-	ECH               bool     // encrypted_client_hello extension present (Host is then the outer SNI)
-	CertSubject       string   // server certificate subject CN, where visible (TLS <= 1.2)
-	CertIssuer        string
-	CertSANs          []string
+	ClientVersion uint16 // legacy_version from the ClientHello
+	Version       uint16 // negotiated (ServerHello), 0 if unseen
+	ServerALPN    string // ALPN chosen by the server, if visible
+	Cipher        uint16 // cipher chosen by the server, 0 if unseen
+	ECH           bool   // encrypted_client_hello extension present (Host is then the outer SNI)
+	CertSubject   string // server certificate subject CN, where visible (TLS <= 1.2)
+	CertIssuer    string
+
+	hello     []byte // the ClientHello's lists, length-prefixed (hello.go)
+	certSANs  []byte // the leaf's subjectAltName GeneralNames (cert.go)
+	transport byte   // JA4's first character
+	hasSNI    bool
 }
 
 // QUICInfo is filled by the QUIC dissector.

@@ -1,10 +1,12 @@
 package record
 
 import (
+	"cmp"
 	"net/netip"
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // AppendJSON appends r as one JSON object (no trailing newline). Keys are
@@ -41,25 +43,35 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		if c.App != "" {
 			b = appendStr(b, "app_confidence", c.AppConf.String())
 		}
-		b = appendStr(b, "why", c.Why)
-		if len(m.TLS.ALPN) > 0 {
+		var why [256]byte
+		if w := c.AppendWhy(why[:0]); len(w) > 0 {
+			b = append(b, `,"why":`...)
+			b = appendQuotedBytes(b, w)
+		}
+		if a, i := m.TLS.NextALPN(0); a != nil {
 			b = append(b, `,"alpn":[`...)
-			for i, a := range m.TLS.ALPN {
-				if i > 0 {
+			for first := true; a != nil; a, i = m.TLS.NextALPN(i) {
+				if !first {
 					b = append(b, ',')
 				}
-				b = AppendQuoted(b, a)
+				first = false
+				b = appendQuotedBytes(b, a)
 			}
 			b = append(b, ']')
 		}
 		b = appendStr(b, "server_alpn", m.TLS.ServerALPN)
 		if v := m.TLS.Version; v != 0 {
 			b = appendStr(b, "tls_version", TLSVersionName(v))
-		} else if hv := highestVersion(m.TLS.SupportedVersions, m.TLS.ClientVersion); hv != 0 {
+		} else if hv := cmp.Or(m.TLS.MaxSupportedVersion(), m.TLS.ClientVersion); hv != 0 {
 			b = appendStr(b, "tls_version", TLSVersionName(hv))
 		}
-		b = appendStr(b, "ja4", m.TLS.JA4)
-		b = appendStr(b, "ja3", m.TLS.JA3)
+		if m.TLS.HasClientHello() {
+			b = append(b, `,"ja4":"`...)
+			b = m.TLS.AppendJA4(b)
+			b = append(b, `","ja3":"`...)
+			b = m.TLS.AppendJA3(b)
+			b = append(b, '"')
+		}
 		if m.TLS.ECH {
 			b = append(b, `,"ech":true`...)
 		}
@@ -149,15 +161,10 @@ func AppendQuoted(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func highestVersion(vs []uint16, legacy uint16) uint16 {
-	h := uint16(0)
-	for _, v := range vs {
-		h = max(h, v)
-	}
-	if h == 0 {
-		return legacy
-	}
-	return h
+// appendQuotedBytes is AppendQuoted for a byte slice, without copying it
+// into a string first (AppendQuoted keeps nothing of s).
+func appendQuotedBytes(b, s []byte) []byte {
+	return AppendQuoted(b, unsafe.String(unsafe.SliceData(s), len(s)))
 }
 
 // TLSVersionName names a TLS/DTLS version number.

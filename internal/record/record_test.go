@@ -19,7 +19,9 @@ func sample() *record.Record {
 		Class: &classify.Result{App: "facebook", Category: "social", Host: "evil\"\n\u2028\xff.example", Confidence: classify.ConfDPI},
 	}
 	r.Class.Meta.Proto = dissect.TLS
-	r.Class.Meta.TLS.ALPN = []string{"h2", "http/1.1"}
+	r.Class.Meta.TLS.SetClientHello('t', 0x0303, true, &dissect.HelloLists{
+		Ciphers: []byte{0x13, 0x01}, ExtTypes: []byte{0, 0, 0, 0x10}, ALPN: []byte("\x02h2\x08http/1.1"),
+	})
 	r.Class.Meta.QUIC.Version = 0x51303530
 	return r
 }
@@ -42,6 +44,12 @@ func TestAppendJSON(t *testing.T) {
 		if m[k] != v {
 			t.Errorf("%s = %v, want %v", k, m[k], v)
 		}
+	}
+	if a, _ := m["alpn"].([]any); len(a) != 2 || a[0] != "h2" || a[1] != "http/1.1" {
+		t.Errorf("alpn = %v", m["alpn"])
+	}
+	if j, _ := m["ja4"].(string); !strings.HasPrefix(j, "t12d0102h2_") || len(j) != 36 {
+		t.Errorf("ja4 = %v", m["ja4"])
 	}
 	if h := m["host"].(string); !strings.HasPrefix(h, "evil\"\n\u2028\ufffd") {
 		t.Errorf("host round-trips as %q", h)

@@ -80,7 +80,7 @@ func TestCorpus(t *testing.T) {
 				}
 				if w.ALPN != "" {
 					alpnWant++
-					if got := strings.Join(m.TLS.ALPN, ";"); got == w.ALPN {
+					if got := strings.Join(m.TLS.ALPN(), ";"); got == w.ALPN {
 						alpnOK++
 					} else {
 						t.Errorf("%s: ALPN %q, want %q", w.A, got, w.ALPN)

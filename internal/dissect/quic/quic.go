@@ -121,7 +121,7 @@ func (d *Dissector) feedLong(p *dissect.Packet, b []byte, m *dissect.Meta) disse
 			// A real version after Version Negotiation is the better answer.
 			d.ident, d.weak = false, false
 		}
-		d.identify(m, ver, v, "QUIC "+v.name+" long header")
+		d.identify(m, ver, v, v.why.header)
 		if p.Dir == dissect.ToServer && h.typ == typeInitial {
 			d.noteClient(b, &h)
 			if v.salt != nil {
@@ -241,11 +241,11 @@ func (d *Dissector) finish(m *dissect.Meta, v version, ok bool) {
 	d.crypto.reset()
 	switch {
 	case !ok:
-		m.Why = "QUIC " + v.name + " Initial decrypted, no hello"
+		m.Why = v.why.noHello
 	case m.Host != "":
-		m.Why = "QUIC " + v.name + " Initial decrypted, SNI"
+		m.Why = v.why.sni
 	default:
-		m.Why = "QUIC " + v.name + " Initial decrypted"
+		m.Why = v.why.decrypted
 	}
 }
 

@@ -72,8 +72,8 @@ func TestRFCVectors(t *testing.T) {
 			if st := d.Feed(&dissect.Packet{Dir: dissect.ToServer, L4: 17, Payload: want}, &m); st != dissect.Done {
 				t.Fatalf("status %d, want Done (why %q)", st, m.Why)
 			}
-			if m.Host != "example.com" || !slices.Equal(m.TLS.ALPN, []string{"alpn"}) || m.QUIC.Version != tt.ver {
-				t.Errorf("host %q alpn %q version %#x", m.Host, m.TLS.ALPN, m.QUIC.Version)
+			if m.Host != "example.com" || !slices.Equal(m.TLS.ALPN(), []string{"alpn"}) || m.QUIC.Version != tt.ver {
+				t.Errorf("host %q alpn %q version %#x", m.Host, m.TLS.ALPN(), m.QUIC.Version)
 			}
 		})
 	}
@@ -227,9 +227,9 @@ func TestQuicGoClient(t *testing.T) {
 				t.Fatalf("status %d after %d datagrams, why %q", st, len(dgrams), m.Why)
 			}
 			if m.Proto != dissect.QUIC || m.Host != strings.ToLower(tt.sni) ||
-				!slices.Equal(m.TLS.ALPN, tt.alpn) || m.QUIC.Version != tt.want || m.QUIC.Google {
+				!slices.Equal(m.TLS.ALPN(), tt.alpn) || m.QUIC.Version != tt.want || m.QUIC.Google {
 				t.Errorf("got proto %v host %q alpn %q version %#x; want host %q alpn %q version %#x",
-					m.Proto, m.Host, m.TLS.ALPN, m.QUIC.Version, tt.sni, tt.alpn, tt.want)
+					m.Proto, m.Host, m.TLS.ALPN(), m.QUIC.Version, tt.sni, tt.alpn, tt.want)
 			}
 			if !strings.Contains(m.Why, "Initial decrypted, SNI") {
 				t.Errorf("why %q", m.Why)
@@ -302,8 +302,8 @@ func TestReassembly(t *testing.T) {
 					t.Fatalf("packet %d: status %d, want %d (why %q)", i, st, want, m.Why)
 				}
 			}
-			if m.Host != "split.example" || !slices.Equal(m.TLS.ALPN, []string{"h3"}) {
-				t.Errorf("host %q alpn %q", m.Host, m.TLS.ALPN)
+			if m.Host != "split.example" || !slices.Equal(m.TLS.ALPN(), []string{"h3"}) {
+				t.Errorf("host %q alpn %q", m.Host, m.TLS.ALPN())
 			}
 		})
 	}
@@ -498,7 +498,7 @@ func ExampleDissector() {
 	var d Dissector
 	var m dissect.Meta
 	st := d.Feed(&dissect.Packet{Dir: dissect.ToServer, L4: 17, Payload: pkt}, &m)
-	fmt.Println(st == dissect.Done, m.Proto, m.Host, m.TLS.ALPN, m.Why)
+	fmt.Println(st == dissect.Done, m.Proto, m.Host, m.TLS.ALPN(), m.Why)
 	// Output: true QUIC example.com [alpn] QUIC v1 Initial decrypted, SNI
 }
 

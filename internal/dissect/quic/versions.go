@@ -47,38 +47,76 @@ type version struct {
 	// google marks Google QUIC (Q0xx, T0xx).
 	google bool
 	name   string
+	why    *reasons // nil only for the zero version
 }
+
+// reasons are a version's Meta.Why texts, built once: composing them per
+// packet allocated on every long header.
+type reasons struct {
+	header, decrypted, sni, noHello string
+}
+
+func known(v version) version {
+	v.why = &reasons{
+		header:    "QUIC " + v.name + " long header",
+		decrypted: "QUIC " + v.name + " Initial decrypted",
+		sni:       "QUIC " + v.name + " Initial decrypted, SNI",
+		noHello:   "QUIC " + v.name + " Initial decrypted, no hello",
+	}
+	return v
+}
+
+var (
+	verV1       = known(version{salt: &saltV1, name: "v1"})
+	verV2       = known(version{salt: &saltV2, v2: true, name: "v2"})
+	verMvfst22  = known(version{salt: &saltDraft22, name: "mvfst-22"})
+	verMvfst27  = known(version{salt: &saltDraft23, name: "mvfst-27"})
+	verMvfstExp = known(version{salt: &saltDraft23, name: "mvfst-exp"})
+	verQ050     = known(version{salt: &saltQ050, kind: carriesCHLO, google: true, name: "Q050"})
+	verT050     = known(version{salt: &saltT050, google: true, name: "T050"})
+	verT051     = known(version{salt: &saltT051, google: true, name: "T051"})
+	verQ046     = known(version{kind: carriesPlain, google: true, name: "Q046"})
+	verDrafts   = func() (d [13]version) { // drafts 22-34
+		for i := range d {
+			salt := &saltDraft22
+			switch n := 22 + i; {
+			case n >= 33: // drafts 33, 34 switched to the v1 salt
+				salt = &saltV1
+			case n >= 29:
+				salt = &saltDraft29
+			case n >= 23:
+				salt = &saltDraft23
+			}
+			d[i] = known(version{salt: salt, name: draftNames[i]})
+		}
+		return d
+	}()
+)
 
 // lookupVersion returns the description of a long-header version, or false.
 // It is a switch rather than a map so the reject path stays branch-only.
 func lookupVersion(v uint32) (version, bool) {
 	switch {
 	case v == Version1:
-		return version{salt: &saltV1, name: "v1"}, true
+		return verV1, true
 	case v == Version2:
-		return version{salt: &saltV2, v2: true, name: "v2"}, true
-	case v == 0xff000021 || v == 0xff000022: // drafts 33, 34 switched to the v1 salt
-		return version{salt: &saltV1, name: draftName(v)}, true
-	case v >= 0xff00001d && v <= 0xff000020: // drafts 29-32
-		return version{salt: &saltDraft29, name: draftName(v)}, true
-	case v >= 0xff000017 && v <= 0xff00001c: // drafts 23-28
-		return version{salt: &saltDraft23, name: draftName(v)}, true
-	case v == 0xff000016:
-		return version{salt: &saltDraft22, name: draftName(v)}, true
+		return verV2, true
+	case v >= 0xff000016 && v <= 0xff000022: // drafts 22-34
+		return verDrafts[v-0xff000016], true
 	case v == VersionMvfst22:
-		return version{salt: &saltDraft22, name: "mvfst-22"}, true
+		return verMvfst22, true
 	case v == VersionMvfst27:
-		return version{salt: &saltDraft23, name: "mvfst-27"}, true
+		return verMvfst27, true
 	case v == VersionMvfstEx:
-		return version{salt: &saltDraft23, name: "mvfst-exp"}, true
+		return verMvfstExp, true
 	case v == VersionQ050:
-		return version{salt: &saltQ050, kind: carriesCHLO, google: true, name: "Q050"}, true
+		return verQ050, true
 	case v == VersionT050:
-		return version{salt: &saltT050, google: true, name: "T050"}, true
+		return verT050, true
 	case v == VersionT051:
-		return version{salt: &saltT051, google: true, name: "T051"}, true
+		return verT051, true
 	case v == VersionQ046:
-		return version{kind: carriesPlain, google: true, name: "Q046"}, true
+		return verQ046, true
 	}
 	return version{}, false
 }
@@ -86,13 +124,6 @@ func lookupVersion(v uint32) (version, bool) {
 var draftNames = [...]string{
 	"draft-22", "draft-23", "draft-24", "draft-25", "draft-26", "draft-27", "draft-28",
 	"draft-29", "draft-30", "draft-31", "draft-32", "draft-33", "draft-34",
-}
-
-func draftName(v uint32) string {
-	if i := int(v&0xff) - 22; i >= 0 && i < len(draftNames) {
-		return draftNames[i]
-	}
-	return "draft"
 }
 
 // isForcingVN reports whether v is a reserved version of the form

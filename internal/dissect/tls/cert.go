@@ -1,9 +1,6 @@
 package tls
 
 import (
-	"net/netip"
-	"strings"
-
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
@@ -34,7 +31,8 @@ func ParseCertificate(hs []byte, m *dissect.Meta) error {
 	if !ok {
 		return ErrMalformed
 	}
-	m.TLS.CertSubject, m.TLS.CertIssuer, m.TLS.CertSANs = subject, issuer, sans
+	m.TLS.CertSubject, m.TLS.CertIssuer = subject, issuer
+	m.TLS.SetCertSANs(sans)
 	return nil
 }
 
@@ -45,7 +43,7 @@ var (
 
 // leafNames reads the issuer and subject common names and the subject
 // alternative names of one DER certificate.
-func leafNames(der []byte) (subject, issuer string, sans []string, ok bool) {
+func leafNames(der []byte) (subject, issuer string, sans []byte, ok bool) {
 	in := cryptobyte.String(der)
 	var cert, tbs, issuerSeq, subjectSeq cryptobyte.String
 	if !in.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1(&tbs, cbasn1.SEQUENCE) {
@@ -119,28 +117,12 @@ func commonName(name cryptobyte.String) (cn string, ok bool) {
 	return cn, true
 }
 
-// altNames returns the DNS names (lower-cased) and then the IP addresses
-// of a SubjectAltName extension value.
-func altNames(value cryptobyte.String) ([]string, bool) {
+// altNames returns the GeneralNames body of a SubjectAltName extension
+// value.
+func altNames(value cryptobyte.String) ([]byte, bool) {
 	var seq cryptobyte.String
 	if !value.ReadASN1(&seq, cbasn1.SEQUENCE) {
 		return nil, false
 	}
-	var dns, ips []string
-	for !seq.Empty() {
-		var v cryptobyte.String
-		var tag cbasn1.Tag
-		if !seq.ReadAnyASN1(&v, &tag) {
-			return nil, false
-		}
-		switch tag {
-		case cbasn1.Tag(2).ContextSpecific(): // dNSName
-			dns = append(dns, strings.ToLower(string(v)))
-		case cbasn1.Tag(7).ContextSpecific(): // iPAddress
-			if a, ok := netip.AddrFromSlice(v); ok {
-				ips = append(ips, a.String())
-			}
-		}
-	}
-	return append(dns, ips...), true
+	return seq, true
 }

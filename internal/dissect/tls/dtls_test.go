@@ -41,8 +41,8 @@ func TestDTLS(t *testing.T) {
 			if st != tc.want || m.Host != tc.host {
 				t.Fatalf("got (%d, %q), want (%d, %q)", st, m.Host, tc.want, tc.host)
 			}
-			if st == dissect.Identified && (m.Proto != dissect.DTLS || !strings.HasPrefix(m.TLS.JA4, "dd2d0202wc_")) {
-				t.Errorf("proto %v JA4 %s", m.Proto, m.TLS.JA4)
+			if st == dissect.Identified && (m.Proto != dissect.DTLS || !strings.HasPrefix(m.TLS.JA4(), "dd2d0202wc_")) {
+				t.Errorf("proto %v JA4 %s", m.Proto, m.TLS.JA4())
 			}
 		})
 	}

@@ -12,8 +12,8 @@ func FuzzClientHello(f *testing.F) {
 	f.Add(buildCH([]uint16{1}, ext{extSupportedVersions, []byte{4, 0xfe, 0xfc, 0xfe, 0xfd}}), byte('d'))
 	f.Fuzz(func(t *testing.T, hs []byte, tr byte) {
 		var m dissect.Meta
-		if err := ParseClientHello(hs, tr, &m); err == nil && len(m.TLS.JA4) < 36 {
-			t.Fatalf("short JA4 %q", m.TLS.JA4)
+		if err := ParseClientHello(hs, tr, &m); err == nil && len(m.TLS.JA4()) < 36 {
+			t.Fatalf("short JA4 %q", m.TLS.JA4())
 		}
 		ParseServerHello(hs, &m)
 		ParseCertificate(hs, &m)

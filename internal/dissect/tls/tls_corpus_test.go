@@ -30,13 +30,17 @@ func ndpiJA4(ja4 string, m *dissect.Meta) string {
 	if _, err := netip.ParseAddr(m.Host); err == nil {
 		b[3] = 'i'
 	}
-	if len(m.TLS.ALPN) > 0 && len(m.TLS.ALPN[0]) >= 2 {
-		p := m.TLS.ALPN[0]
+	if alpn := m.TLS.ALPN(); len(alpn) > 0 && len(alpn[0]) >= 2 {
+		p := alpn[0]
 		if isAlnum(p[0]) && isAlnum(p[len(p)-1]) {
 			b[8], b[9] = p[0], p[1]
 		}
 	}
 	return string(b)
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
 }
 
 var corpusFiles = []string{
@@ -86,20 +90,20 @@ func TestCorpus(t *testing.T) {
 				if h := o.Host; h != m.Host {
 					t.Errorf("%s: host %q, nDPI %q", f, m.Host, h)
 				}
-				if j := o.JA4; j != "" && ndpiJA4(m.TLS.JA4, &m) != j {
-					t.Errorf("%s: JA4 %s (as nDPI: %s), nDPI %s", f, m.TLS.JA4, ndpiJA4(m.TLS.JA4, &m), j)
+				if j := o.JA4; j != "" && ndpiJA4(m.TLS.JA4(), &m) != j {
+					t.Errorf("%s: JA4 %s (as nDPI: %s), nDPI %s", f, m.TLS.JA4(), ndpiJA4(m.TLS.JA4(), &m), j)
 				}
-				if j := o.JA3; j != "" && m.TLS.JA3 != j {
-					t.Errorf("%s: JA3 %s, nDPI %s", f, m.TLS.JA3, j)
+				if j := o.JA3; j != "" && m.TLS.JA3() != j {
+					t.Errorf("%s: JA3 %s, nDPI %s", f, m.TLS.JA3(), j)
 				}
-				if a := o.ALPN; a != strings.Join(m.TLS.ALPN, ";") {
-					t.Errorf("%s: ALPN %v, nDPI %s", f, m.TLS.ALPN, a)
+				if a := o.ALPN; a != strings.Join(m.TLS.ALPN(), ";") {
+					t.Errorf("%s: ALPN %v, nDPI %s", f, m.TLS.ALPN(), a)
 				}
 				if s := o.Fields["Subject"]; s != "" && !strings.Contains(s, "CN="+m.TLS.CertSubject) {
 					t.Errorf("%s: subject %q, nDPI %q", f, m.TLS.CertSubject, s)
 				}
-				if sn := o.Fields["ServerNames"]; sn != "" && strings.Join(m.TLS.CertSANs, ",") != sn {
-					t.Errorf("%s: SANs %v, nDPI %s", f, m.TLS.CertSANs, sn)
+				if sn := o.Fields["ServerNames"]; sn != "" && strings.Join(m.TLS.CertSANs(), ",") != sn {
+					t.Errorf("%s: SANs %v, nDPI %s", f, m.TLS.CertSANs(), sn)
 				}
 				if strings.HasSuffix(o.Label, ".Tor") && m.AppHint != "tor" {
 					t.Errorf("%s: nDPI says Tor, AppHint %q", f, m.AppHint)

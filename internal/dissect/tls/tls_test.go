@@ -40,14 +40,14 @@ func TestGoClientHelloJA4(t *testing.T) {
 	want := "t13d1312h2_" +
 		ja4Part("1301,1302,1303,c009,c00a,c013,c014,c02b,c02c,c02f,c030,cca8,cca9") + "_" +
 		ja4Part("0005,000a,000b,000d,0012,0017,002b,0032,0033,ff01_0804,0403,0807,0805,0806,0401,0501,0601,0503,0603")
-	if m.TLS.JA4 != want {
-		t.Errorf("JA4 = %s, want %s (extensions %x)", m.TLS.JA4, want, m.TLS.Extensions)
+	if m.TLS.JA4() != want {
+		t.Errorf("JA4 = %s, want %s (extensions %x)", m.TLS.JA4(), want, m.TLS.Extensions())
 	}
-	if m.Host != "weir.test" || strings.Join(m.TLS.ALPN, ",") != "h2,http/1.1" || m.TLS.CipherSuites != 13 {
-		t.Errorf("got host %q alpn %v ciphers %d", m.Host, m.TLS.ALPN, m.TLS.CipherSuites)
+	if m.Host != "weir.test" || strings.Join(m.TLS.ALPN(), ",") != "h2,http/1.1" || m.TLS.CipherSuites() != 13 {
+		t.Errorf("got host %q alpn %v ciphers %d", m.Host, m.TLS.ALPN(), m.TLS.CipherSuites())
 	}
-	if fmt.Sprint(m.TLS.SupportedVersions) != "[772 771]" || m.TLS.ClientVersion != 0x0303 || len(m.TLS.JA3) != 32 {
-		t.Errorf("versions %v legacy %x ja3 %q", m.TLS.SupportedVersions, m.TLS.ClientVersion, m.TLS.JA3)
+	if fmt.Sprint(m.TLS.SupportedVersions()) != "[772 771]" || m.TLS.ClientVersion != 0x0303 || len(m.TLS.JA3()) != 32 {
+		t.Errorf("versions %v legacy %x ja3 %q", m.TLS.SupportedVersions(), m.TLS.ClientVersion, m.TLS.JA3())
 	}
 }
 
@@ -80,11 +80,11 @@ func TestClientHelloEdgeCases(t *testing.T) {
 					t.Errorf("ech %v host %q", m.TLS.ECH, m.Host)
 				}
 				// GREASE is out of the counts, SNI counts but is not hashed.
-				if !strings.HasPrefix(m.TLS.JA4, "t12d010200_") || !strings.HasSuffix(m.TLS.JA4, "_"+ja4Part("fe0d")) {
-					t.Errorf("JA4 %s", m.TLS.JA4)
+				if !strings.HasPrefix(m.TLS.JA4(), "t12d010200_") || !strings.HasSuffix(m.TLS.JA4(), "_"+ja4Part("fe0d")) {
+					t.Errorf("JA4 %s", m.TLS.JA4())
 				}
-				if m.TLS.CipherSuites != 1 || len(m.TLS.Extensions) != 3 {
-					t.Errorf("ciphers %d extensions %v", m.TLS.CipherSuites, m.TLS.Extensions)
+				if m.TLS.CipherSuites() != 1 || len(m.TLS.Extensions()) != 3 {
+					t.Errorf("ciphers %d extensions %v", m.TLS.CipherSuites(), m.TLS.Extensions())
 				}
 			},
 		},
@@ -97,8 +97,8 @@ func TestClientHelloEdgeCases(t *testing.T) {
 			}(),
 			tr: 'q',
 			check: func(t *testing.T, m *dissect.Meta) {
-				if m.TLS.JA4 != "q12i010000_"+ja4Part("002f")+"_000000000000" {
-					t.Errorf("JA4 %s", m.TLS.JA4)
+				if m.TLS.JA4() != "q12i010000_"+ja4Part("002f")+"_000000000000" {
+					t.Errorf("JA4 %s", m.TLS.JA4())
 				}
 			},
 		},
@@ -107,8 +107,8 @@ func TestClientHelloEdgeCases(t *testing.T) {
 			hs:   buildCH([]uint16{0x1301}, ext{extALPN, vec16([]byte{2, 0xab, 0xcd})}),
 			tr:   't',
 			check: func(t *testing.T, m *dissect.Meta) {
-				if m.TLS.JA4[8:10] != "ad" {
-					t.Errorf("JA4 %s", m.TLS.JA4)
+				if m.TLS.JA4()[8:10] != "ad" {
+					t.Errorf("JA4 %s", m.TLS.JA4())
 				}
 			},
 		},
@@ -180,12 +180,12 @@ func TestDissectorGo(t *testing.T) {
 				t.Errorf("proto %v", m.Proto)
 			}
 			if tc.name != "server only" {
-				if m.Host != "weir.test" || !strings.HasPrefix(m.TLS.JA4, "t1") || m.Why != "TLS ClientHello SNI" {
-					t.Errorf("host %q ja4 %q why %q", m.Host, m.TLS.JA4, m.Why)
+				if m.Host != "weir.test" || !strings.HasPrefix(m.TLS.JA4(), "t1") || m.Why != "TLS ClientHello SNI" {
+					t.Errorf("host %q ja4 %q why %q", m.Host, m.TLS.JA4(), m.Why)
 				}
 			}
-			if tc.wantCert && (m.TLS.CertSubject != "weir.test" || len(m.TLS.CertSANs) != 2 || m.TLS.Version != 0x0303 || m.TLS.ServerALPN != "h2") {
-				t.Errorf("cert %q sans %v version %x alpn %q", m.TLS.CertSubject, m.TLS.CertSANs, m.TLS.Version, m.TLS.ServerALPN)
+			if tc.wantCert && (m.TLS.CertSubject != "weir.test" || len(m.TLS.CertSANs()) != 2 || m.TLS.Version != 0x0303 || m.TLS.ServerALPN != "h2") {
+				t.Errorf("cert %q sans %v version %x alpn %q", m.TLS.CertSubject, m.TLS.CertSANs(), m.TLS.Version, m.TLS.ServerALPN)
 			}
 		})
 	}
@@ -297,6 +297,6 @@ func ExampleParseClientHello() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(m.Host, m.TLS.ALPN, m.TLS.CipherSuites, m.TLS.JA4)
+	fmt.Println(m.Host, m.TLS.ALPN(), m.TLS.CipherSuites(), m.TLS.JA4())
 	// Output: example.com [h2 http/1.1] 2 t12d0202h2_62ed6f6ca7ad_000000000000
 }

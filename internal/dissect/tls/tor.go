@@ -18,7 +18,7 @@ func isTorLink(m *dissect.Meta) bool {
 	return torName(m.Host, ".com") &&
 		torName(m.TLS.CertIssuer, ".com") &&
 		torName(m.TLS.CertSubject, ".net") &&
-		len(m.TLS.CertSANs) == 0
+		!m.TLS.HasCertSANs()
 }
 
 // torName matches "www." + 4..25 base32 characters [a-z2-7] + suffix.
