@@ -6,10 +6,13 @@ import (
 )
 
 // newClassifier builds the classifier with the embedded app catalog.
-func newClassifier() (*classify.Classifier, error) {
+// early: decide applications as soon as flows are identified (inline).
+func newClassifier(early bool) (*classify.Classifier, error) {
 	cat, err := catalog.Load()
 	if err != nil {
 		return nil, err
 	}
-	return classify.New(classify.DefaultConfig(), classify.CatalogApps(cat)), nil
+	cfg := classify.DefaultConfig()
+	cfg.EarlyApp = early
+	return classify.New(cfg, classify.CatalogApps(cat)), nil
 }

@@ -74,7 +74,7 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 	var cls *classify.Classifier
 	var err error
 	if f.cfg.Classify {
-		cls, err = newClassifier()
+		cls, err = newClassifier(false)
 		if err != nil {
 			fmt.Fprintf(stderr, "weir inspect: unable to initialize classify component: %v\n", err)
 			return exitError

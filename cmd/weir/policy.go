@@ -121,7 +121,7 @@ func policyTest(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitUsage
 	}
-	cls, err := newClassifier()
+	cls, err := newClassifier(true)
 	if err != nil {
 		fmt.Fprintf(stderr, "weir policy test: %v\n", err)
 		return exitError

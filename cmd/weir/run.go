@@ -118,7 +118,7 @@ func runInline(f *runFlags, stdout, stderr io.Writer) int {
 	}
 	var holder policy.Holder
 	holder.Swap(p)
-	cls, err := newClassifier()
+	cls, err := newClassifier(true)
 	if err != nil {
 		logf("unable to initialize classify component: %v", err)
 		return exitError

@@ -19,17 +19,20 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 		c.learnDNS(m, f.Last())
 	}
 	server := f.Key.Addr(!f.ClientIsLo)
+	// This runs again when dissection ends if it ran early (EarlyApp): an
+	// app found then stands, with its evidence and the name DNS gave.
 	r.Host = m.Host
-	r.appBy, r.learned, r.doh, r.portGuess = appByProtocol, "", false, false
+	if r.Host == "" && r.appBy == appByDNS {
+		r.Host = r.learned
+	}
 	switch {
 	case m.AppHint != "" && c.byID(r, m.AppHint):
-		r.AppConf = ConfDPI
+		r.AppConf, r.appBy = ConfDPI, appByProtocol
 	case m.Host != "" && c.byHost(r, m.Host):
-		r.AppConf = ConfDPI
-		r.appBy = appByHost
+		r.AppConf, r.appBy = ConfDPI, appByHost
 	case protoApps[m.Proto] != "" && c.byID(r, protoApps[m.Proto]):
 		// The protocol is the application (BitTorrent, WireGuard, ...).
-		r.AppConf = ConfDPI
+		r.AppConf, r.appBy = ConfDPI, appByProtocol
 	}
 	// A flow that names its server (SNI, Host, query name) is about that
 	// name: if the catalog does not know it, the hosting network's owner

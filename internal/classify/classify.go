@@ -128,11 +128,16 @@ type Config struct {
 	// flow that stalls mid-handshake does not hold dissector state until
 	// it idles out.
 	DissectTimeout time.Duration
+	// EarlyApp decides the application as soon as a dissector identifies
+	// the flow, so inline policy can act on the first packets; the
+	// decision is made again when dissection ends. Offline inspection
+	// reads results only when flows end and leaves it off.
+	EarlyApp bool
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{MaxPayloadPackets: 24, MaxDissecting: 1 << 16, DNSCacheEntries: 1 << 16, DissectTimeout: 10 * time.Second}
+	return Config{MaxPayloadPackets: 24, MaxDissecting: 1 << 16, DNSCacheEntries: 1 << 16, DissectTimeout: 10 * time.Second, EarlyApp: true}
 }
 
 // Stats counts the classifier's work.
@@ -361,7 +366,9 @@ func (c *Classifier) feed(s *state, f *flow.Flow) {
 			s.phase = phaseIdentified
 			s.res.Confidence = ConfDPI
 			c.stats.ByDPI++
-			c.decideApp(s, f) // early, so inline policy can act on the first packets
+			if c.cfg.EarlyApp {
+				c.decideApp(s, f)
+			}
 			return
 		case dissect.Done:
 			s.winner = int8(i)

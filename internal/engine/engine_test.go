@@ -151,7 +151,8 @@ func BenchmarkEngine_WholeCorpus(b *testing.B) {
 	var pkts []capture.Packet
 	var data []byte
 	var ends []int
-	var clock int64
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	clock := base
 	for _, name := range names {
 		src, err := capture.Open(name)
 		if err != nil {
@@ -174,7 +175,7 @@ func BenchmarkEngine_WholeCorpus(b *testing.B) {
 		src.Close()
 		clock = max(clock, last) + int64(time.Second)
 	}
-	span := clock
+	span := clock - base
 	// One contiguous buffer read in order, as the capture reader's buffer
 	// is: scattered per-packet allocations would measure cache misses.
 	for i, start := range ends {
@@ -194,7 +195,8 @@ func BenchmarkEngine_WholeCorpus(b *testing.B) {
 			cfg := engine.DefaultConfig()
 			cfg.Classify = classify
 			var flows int
-			eng, err := engine.New(cfg, newTestClassifier(b, classify), func(*engine.FlowEnd) { flows++ })
+			cls := newTestClassifier(b, classify)
+			eng, err := engine.New(cfg, cls, func(*engine.FlowEnd) { flows++ })
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -211,6 +213,9 @@ func BenchmarkEngine_WholeCorpus(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(flows), "ns/flow")
 			b.ReportMetric(float64(len(pkts)), "pkts/op")
+			if cls != nil {
+				b.ReportMetric(float64(cls.Stats().DissectorRuns)/float64(flows), "feeds/flow")
+			}
 		})
 	}
 }
