@@ -162,7 +162,7 @@ type state struct {
 	res    Result
 	probes *probes
 	cand   uint64 // remaining candidate dissectors, bit i = table[i]
-	fed    uint64 // the flow's first candidates: the dissectors to reset
+	fed    uint64 // the dissectors the flow was fed to: the ones to reset
 	winner int8
 	npay   uint16
 	npkt   uint16
@@ -308,7 +308,6 @@ func (c *Classifier) start(s *state, f *flow.Flow, p *decode.Parsed) {
 		return
 	}
 	s.cand = candidates(p.Proto)
-	s.fed = s.cand
 	if s.cand == 0 {
 		s.phase = phaseDone
 		c.finish(s, f)
@@ -346,6 +345,7 @@ func (c *Classifier) feed(s *state, f *flow.Flow) {
 		bit := uint64(1) << i
 		d := table[i].get(s.probes)
 		c.stats.DissectorRuns++
+		s.fed |= bit
 		switch d.Feed(&c.pkt, m) {
 		case dissect.Continue:
 			continue
