@@ -255,9 +255,11 @@ func hasPrefixOrIsPrefix(b []byte, s string) bool {
 // or -1. Bare LF line ends are accepted too.
 func headEnd(b []byte) int {
 	for i := 0; i < len(b); i++ {
-		if b[i] != '\n' {
-			continue
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
 		}
+		i += j
 		switch {
 		case i+1 < len(b) && b[i+1] == '\n':
 			return i + 2

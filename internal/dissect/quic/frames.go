@@ -1,5 +1,7 @@
 package quic
 
+import "encoding/binary"
+
 // varint reads a QUIC variable-length integer at b[i] (RFC 9000 section
 // 16). n is 0 if b is too short.
 func varint(b []byte, i int) (v uint64, n int) {
@@ -45,10 +47,7 @@ func walkFrames(pt []byte, google bool, crypto func(off uint64, data []byte)) bo
 	frames := 0
 	for i := 0; i < len(pt); {
 		if pt[i] == framePadding {
-			// Initials are padded to 1200 bytes: skip runs fast.
-			for i < len(pt) && pt[i] == framePadding {
-				i++
-			}
+			i = skipPadding(pt, i)
 			continue
 		}
 		t, n := varint(pt, i)
@@ -111,6 +110,18 @@ func walkFrames(pt []byte, google bool, crypto func(off uint64, data []byte)) bo
 		}
 	}
 	return true
+}
+
+// skipPadding returns the offset of the first non-zero byte at or after
+// b[i]. Initials are padded to 1200 bytes, so it looks at eight at a time.
+func skipPadding(b []byte, i int) int {
+	for i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == 0 {
+		i += 8
+	}
+	for i < len(b) && b[i] == framePadding {
+		i++
+	}
+	return i
 }
 
 // skipAck returns the offset after an ACK frame body starting at b[i].
