@@ -65,6 +65,10 @@ type stream struct {
 	hsLost   bool   // a handshake message overflowed maxDirBytes: resync impossible
 	pend     []segment
 	pendLen  int
+	keep     []byte // stashed segments' bytes, back to back
+	// The pool's boxes for buf, hs and keep: handing a buffer back then
+	// allocates nothing.
+	bufBox, hsBox, keepBox *[]byte
 	orphans  int
 	gapPkts  int
 	chHead   bool // a ClientHello header was seen (it may never complete)
@@ -89,24 +93,33 @@ func (d *Dissector) Reset() {
 // fresh slice for each (doubling, zeroing) was the dissector's main cost.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 5+maxRecordLen); return &b }}
 
-func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
+// getBuf returns an empty pooled buffer and its box.
+func getBuf() ([]byte, *[]byte) {
+	box := bufPool.Get().(*[]byte)
+	return (*box)[:0], box
+}
 
-func putBuf(b []byte) {
-	if cap(b) >= 5+maxRecordLen && cap(b) <= maxDirBytes+maxRecordLen {
-		b = b[:0]
-		bufPool.Put(&b)
+// putBuf hands b (grown from the buffer in box) back to the pool.
+func putBuf(b []byte, box *[]byte) {
+	if box != nil && cap(b) >= 5+maxRecordLen && cap(b) <= maxDirBytes+maxRecordLen {
+		*box = b[:0]
+		bufPool.Put(box)
 	}
 }
 
 // release hands s's buffers back to bufPool.
 func (s *stream) release() {
 	if s.buf != nil {
-		putBuf(s.buf)
-		s.buf = nil
+		putBuf(s.buf, s.bufBox)
+		s.buf, s.bufBox = nil, nil
 	}
 	if s.hs != nil {
-		putBuf(s.hs)
-		s.hs = nil
+		putBuf(s.hs, s.hsBox)
+		s.hs, s.hsBox = nil, nil
+	}
+	if s.keep != nil {
+		putBuf(s.keep, s.keepBox)
+		s.keep, s.keepBox = nil, nil
 	}
 }
 
@@ -233,7 +246,12 @@ func (s *stream) stash(seq uint32, data []byte) {
 			return // retransmitted out-of-order segment
 		}
 	}
-	s.pend = append(s.pend, segment{seq, append([]byte(nil), data...)})
+	if s.keep == nil {
+		s.keep, s.keepBox = getBuf()
+	}
+	start := len(s.keep)
+	s.keep = append(s.keep, data...)
+	s.pend = append(s.pend, segment{seq, s.keep[start:len(s.keep):len(s.keep)]})
 	s.pendLen += len(data)
 }
 
@@ -323,7 +341,7 @@ func (d *Dissector) consume(s *stream, p *dissect.Packet, m *dissect.Meta, data 
 			return
 		}
 		if s.buf == nil {
-			s.buf = getBuf()
+			s.buf, s.bufBox = getBuf()
 		}
 		s.buf = append(s.buf, data[:take]...)
 		data = data[take:]
@@ -424,7 +442,7 @@ func (d *Dissector) handshake(s *stream, p *dissect.Packet, m *dissect.Meta, bod
 		return
 	}
 	if s.hs == nil {
-		s.hs = getBuf()
+		s.hs, s.hsBox = getBuf()
 	}
 	s.hs = append(s.hs, body...)
 	rest := d.messages(s, p, m, s.hs)
@@ -468,8 +486,8 @@ func (d *Dissector) peek(s *stream, b []byte) {
 func (d *Dissector) hsOverflow(s *stream, p *dissect.Packet, m *dissect.Meta) {
 	s.hsLost = true
 	if s.hs != nil {
-		putBuf(s.hs)
-		s.hs = nil
+		putBuf(s.hs, s.hsBox)
+		s.hs, s.hsBox = nil, nil
 	}
 	if !d.identified && s.chHead {
 		d.identify(p, m, "TLS ClientHello too large to reassemble")
