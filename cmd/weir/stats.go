@@ -34,6 +34,9 @@ func writeStats(w io.Writer, s engine.Stats, cls *classify.Classifier, elapsed t
 	fmt.Fprintf(w, "  evicted        %d\n", s.Flow.Evicted())
 	fmt.Fprintf(w, "  idle-expired   %d\n", s.Flow.Ended[flow.EndIdle])
 	fmt.Fprintf(w, "  active-timeout %d\n", s.Flow.Ended[flow.EndActive])
+	if n := s.Flow.Ended[flow.EndTimeJump]; n > 0 {
+		fmt.Fprintf(w, "  time-jump      %d (packet time went back: flows of the earlier time base ended)\n", n)
+	}
 	if cls != nil {
 		cs := cls.Stats()
 		fmt.Fprintf(w, "dissected flows  %d (identified by DPI %d, over dissection cap %d)\n", cs.Dissected, cs.ByDPI, cs.NoDissector)

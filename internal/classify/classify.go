@@ -128,6 +128,11 @@ type Config struct {
 	// flow that stalls mid-handshake does not hold dissector state until
 	// it idles out.
 	DissectTimeout time.Duration
+	// ClockJump is how far packet time may go back before Sweep takes it
+	// for a new time base (as flow.Config.ClockJump): flows whose
+	// dissection deadline lies further ahead than DissectTimeout plus
+	// this started in the earlier time base, and their dissection ends.
+	ClockJump time.Duration
 	// EarlyApp decides the application as soon as a dissector identifies
 	// the flow, so inline policy can act on the first packets; the
 	// decision is made again when dissection ends. Offline inspection
@@ -137,7 +142,8 @@ type Config struct {
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{MaxPayloadPackets: 24, MaxDissecting: 1 << 16, DNSCacheEntries: 1 << 16, DissectTimeout: 10 * time.Second, EarlyApp: true}
+	return Config{MaxPayloadPackets: 24, MaxDissecting: 1 << 16, DNSCacheEntries: 1 << 16, DissectTimeout: 10 * time.Second,
+		ClockJump: 10 * time.Minute, EarlyApp: true}
 }
 
 // Stats counts the classifier's work.
@@ -215,6 +221,9 @@ func New(cfg Config, apps Apps) *Classifier {
 	if cfg.DissectTimeout <= 0 {
 		cfg.DissectTimeout = d.DissectTimeout
 	}
+	if cfg.ClockJump <= 0 {
+		cfg.ClockJump = d.ClockJump
+	}
 	return &Classifier{cfg: cfg, apps: apps, dns: dnscache.New(cfg.DNSCacheEntries)}
 }
 
@@ -241,9 +250,11 @@ func (c *Classifier) state(id flow.ID) *state {
 }
 
 // Sweep ends dissection for flows that started more than DissectTimeout
-// before now (packet time, ns). flowOf returns a live flow by ID.
+// before now (packet time, ns), or in an earlier time base (ClockJump).
+// flowOf returns a live flow by ID.
 func (c *Classifier) Sweep(now int64, flowOf func(flow.ID) *flow.Flow) {
-	for c.head < len(c.dissecting) && c.dissecting[c.head].deadline <= now {
+	ahead := int64(c.cfg.DissectTimeout + c.cfg.ClockJump)
+	for c.head < len(c.dissecting) && (c.dissecting[c.head].deadline <= now || c.dissecting[c.head].deadline-now > ahead) {
 		p := c.dissecting[c.head]
 		c.head++
 		if s := c.state(p.id); s.gen == p.gen && s.probes != nil {

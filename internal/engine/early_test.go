@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/weirnet/weir/internal/capture"
 	"github.com/weirnet/weir/internal/classify"
@@ -62,5 +63,51 @@ func TestEngine_earlyAppSameResult(t *testing.T) {
 	}
 	if flows < 1000 {
 		t.Fatalf("only %d flows compared", flows)
+	}
+}
+
+// udpFrame is an Ethernet/IPv4/UDP frame from 10.1.0.2:sport to
+// 10.2.0.1:40000 with payload.
+func udpFrame(sport uint16, payload []byte, ts int64) *capture.Packet {
+	b := make([]byte, 14+20+8+len(payload))
+	b[12], b[13] = 0x08, 0x00
+	ip := b[14:]
+	ip[0], ip[8], ip[9] = 0x45, 64, 17
+	ip[2], ip[3] = byte((20+8+len(payload))>>8), byte(20+8+len(payload))
+	copy(ip[12:], []byte{10, 1, 0, 2, 10, 2, 0, 1})
+	udp := ip[20:]
+	udp[0], udp[1], udp[2], udp[3] = byte(sport>>8), byte(sport), 0x9c, 0x40
+	udp[4], udp[5] = byte((8+len(payload))>>8), byte(8+len(payload))
+	copy(udp[8:], payload)
+	return &capture.Packet{Data: b, WireLen: len(b), TS: ts, LinkType: capture.LinkEthernet}
+}
+
+// After packet time jumps back (captures joined end to end, pcap seconds
+// wrapping), flows of the earlier time base end, and dissection timeouts
+// of later flows still fire: a deadline from the earlier time base must
+// not hold up the queue.
+func TestEngine_timeJump(t *testing.T) {
+	var ended []string
+	eng, err := engine.New(engine.DefaultConfig(), newTestClassifier(t, true), func(e *engine.FlowEnd) {
+		ended = append(ended, fmt.Sprintf("%d:%v", e.Flow.ClientPort(), e.Reason))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := []byte("\x17\x42\x99\x01 not any protocol \x00\x01\x02\x03")
+	const sec = int64(time.Second)
+	base := int64(4_000_000_000) * sec // after pcap's 32-bit seconds wrap
+	eng.Packet(udpFrame(1000, junk, base))
+	if s := eng.Process(udpFrame(1000, junk, base+sec)); s == nil || s.Class.Final {
+		t.Fatal("an unknown flow should still be dissecting")
+	}
+	now := int64(1_000_000_000) * sec // the clock went back 95 years
+	eng.Packet(udpFrame(2000, junk, now))
+	if len(ended) != 1 || ended[0] != "1000:time-jump" {
+		t.Fatalf("ended %v, want the flow of the earlier time base", ended)
+	}
+	s := eng.Process(udpFrame(2000, junk, now+11*sec)) // past DissectTimeout
+	if s == nil || !s.Class.Final {
+		t.Fatal("dissection timeout did not fire after the jump")
 	}
 }

@@ -112,7 +112,9 @@ func (e *Engine) Process(pkt *capture.Packet) *Seen {
 	e.stats.Packets++
 	e.stats.Bytes += uint64(pkt.WireLen)
 	ts := pkt.TS
-	if every := int64(e.cfg.ExpireEvery); every > 0 && ts-e.lastSweep >= every {
+	if every := int64(e.cfg.ExpireEvery); every > 0 && (ts-e.lastSweep >= every || e.lastSweep-ts > e.table.ClockJump()) {
+		// Also when packet time jumped back: a sweep then ends the flows
+		// of the earlier time base (flow.EndTimeJump).
 		e.Expire(ts)
 	}
 	p := &e.parsed

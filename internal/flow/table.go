@@ -105,6 +105,11 @@ const (
 	EndActive                   // active timeout: an interim record; the flow goes on with fresh counters
 	EndEvicted                  // table full: longest-idle flow evicted
 	EndFlush                    // end of input
+	// EndTimeJump: packet time went back further than Config.ClockJump
+	// (captures joined end to end, a clock reset, pcap's 32-bit seconds
+	// wrapping): flows last seen in the earlier time base end.
+	EndTimeJump
+	numEndReasons
 )
 
 func (r EndReason) String() string {
@@ -117,6 +122,8 @@ func (r EndReason) String() string {
 		return "evicted"
 	case EndFlush:
 		return "end"
+	case EndTimeJump:
+		return "time-jump"
 	}
 	return "unknown"
 }
@@ -129,6 +136,12 @@ type Config struct {
 	UDPIdle       time.Duration
 	OtherIdle     time.Duration // ICMP and everything else
 	ActiveTimeout time.Duration // longest a flow record may span; 0 = no limit
+	// ClockJump is how far packet time may go back (reordering across
+	// capture interfaces, queues) before it counts as a new time base:
+	// flows last seen more than this after the current packet then end
+	// (EndTimeJump) instead of waiting out an idle timeout that the
+	// clock would not reach for years.
+	ClockJump time.Duration
 }
 
 // DefaultConfig returns the defaults. The idle timeouts are long because
@@ -144,6 +157,7 @@ func DefaultConfig() Config {
 		UDPIdle:       10 * time.Minute,
 		OtherIdle:     2 * time.Minute,
 		ActiveTimeout: 0,
+		ClockJump:     10 * time.Minute,
 	}
 }
 
@@ -167,12 +181,15 @@ func (c *Config) fill() {
 	if c.ActiveTimeout < 0 {
 		c.ActiveTimeout = 0
 	}
+	if c.ClockJump <= 0 {
+		c.ClockJump = d.ClockJump
+	}
 }
 
 // Stats are the table's counters.
 type Stats struct {
 	Created   uint64
-	Ended     [4]uint64 // by EndReason
+	Ended     [numEndReasons]uint64 // by EndReason
 	Live      int
 	Peak      int
 	SlabBytes int // bytes held by the slab and buckets
@@ -337,18 +354,33 @@ func (t *Table) Credit(p *decode.Parsed, packets, bytes uint64, ts int64) bool {
 	return true
 }
 
-// Expire ends every flow idle at now (ns) for longer than its class timeout.
+// Expire ends every flow idle at now (ns) for longer than its class
+// timeout, and every flow last seen more than ClockJump after now.
 func (t *Table) Expire(now int64) {
+	jump := int64(t.cfg.ClockJump)
 	for c := range numClasses {
 		for {
 			id := t.lru[c].head
-			if id == nilID || now-t.flows[id].Last() <= t.idle[c] {
+			if id == nilID {
 				break
 			}
-			t.end(id, EndIdle)
+			switch age := now - t.flows[id].Last(); {
+			case age > t.idle[c]:
+				t.end(id, EndIdle)
+				continue
+			case age < -jump:
+				// The list is in touch order, and flows of the earlier
+				// time base were touched first: they come off its head.
+				t.end(id, EndTimeJump)
+				continue
+			}
+			break
 		}
 	}
 }
+
+// ClockJump is the configured Config.ClockJump in ns.
+func (t *Table) ClockJump() int64 { return int64(t.cfg.ClockJump) }
 
 // Flush ends every live flow (end of input), oldest first.
 func (t *Table) Flush() {

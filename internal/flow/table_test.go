@@ -125,6 +125,34 @@ func TestTable_Expire(t *testing.T) {
 	}
 }
 
+// Packet time going back past ClockJump (captures joined end to end, pcap
+// seconds wrapping) ends the flows of the earlier time base; going back
+// less (reordering) ends nothing.
+func TestTable_TimeJump(t *testing.T) {
+	ended := map[uint16]flow.EndReason{}
+	tb := flow.New(flow.Config{ClockJump: 10 * time.Minute})
+	tb.OnEnd = func(id flow.ID, f *flow.Flow, why flow.EndReason) { ended[f.ClientPort()] = why }
+	const later = 100_000 * sec
+	tb.Update(pkt(cli, srv, 1, 53, 17, 0, 60), later)
+	tb.Update(pkt(cli, srv, 2, 80, 6, flow.FlagSYN, 60), later)
+	tb.Update(pkt(cli, srv, 3, 53, 17, 0, 60), later-5*60*sec)
+	tb.Expire(later - 9*60*sec) // back 9 minutes: reordering
+	if len(ended) != 0 {
+		t.Fatalf("back 9 minutes ended %v", ended)
+	}
+	tb.Update(pkt(cli, srv, 4, 53, 17, 0, 60), 60*sec)
+	tb.Expire(60 * sec) // back 27 hours: a new time base
+	if tb.Len() != 1 || len(ended) != 3 || ended[1] != flow.EndTimeJump || ended[2] != flow.EndTimeJump || ended[3] != flow.EndTimeJump {
+		t.Fatalf("after the jump: %d live, ended %v", tb.Len(), ended)
+	}
+	if got := tb.Stats().Ended[flow.EndTimeJump]; got != 3 {
+		t.Errorf("Ended[EndTimeJump] = %d", got)
+	}
+	if flow.EndTimeJump.String() != "time-jump" {
+		t.Errorf("String = %q", flow.EndTimeJump.String())
+	}
+}
+
 func TestTable_ActiveTimeout(t *testing.T) {
 	var records int
 	tb := flow.New(flow.Config{ActiveTimeout: 60 * time.Second, UDPIdle: time.Hour})

@@ -543,7 +543,8 @@ func appendString(b []byte, s string, strMax int) []byte {
 }
 
 // EndReason maps a flow end to flowEndReason (IE 136, RFC 5102 values):
-// idle timeout 1, active timeout 2, forced end 4 (end of input), lack of
+// idle timeout 1, active timeout 2, forced end 4 (end of input, a jump
+// back in packet time), lack of
 // resources 5 (evicted at the flow cap).
 func EndReason(r flow.EndReason) uint8 {
 	switch r {
@@ -551,7 +552,7 @@ func EndReason(r flow.EndReason) uint8 {
 		return 1
 	case flow.EndActive:
 		return 2
-	case flow.EndFlush:
+	case flow.EndFlush, flow.EndTimeJump:
 		return 4
 	case flow.EndEvicted:
 		return 5
