@@ -69,9 +69,9 @@ type stream struct {
 	// The pool's boxes for buf, hs and keep: handing a buffer back then
 	// allocates nothing.
 	bufBox, hsBox, keepBox *[]byte
-	orphans  int
-	gapPkts  int
-	chHead   bool // a ClientHello header was seen (it may never complete)
+	orphans                int
+	gapPkts                int
+	chHead                 bool // a ClientHello header was seen (it may never complete)
 }
 
 type segment struct {
