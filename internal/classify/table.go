@@ -112,20 +112,25 @@ const (
 var _ [64 - len(table)]struct{}
 
 // candidates returns the bitmask of table rows that apply to an L4 protocol.
-func candidates(l4 uint8) (m uint64) {
-	var on uint8
+func candidates(l4 uint8) uint64 {
 	switch l4 {
 	case 6:
-		on = onTCP
+		return tcpRows
 	case 17:
-		on = onUDP
-	default:
-		return 0
+		return udpRows
 	}
+	return 0
+}
+
+// tcpRows and udpRows are the rows for TCP and for UDP flows.
+var tcpRows, udpRows = func() (tcp, udp uint64) {
 	for i, e := range table {
-		if e.on&on != 0 {
-			m |= 1 << i
+		if e.on&onTCP != 0 {
+			tcp |= 1 << i
+		}
+		if e.on&onUDP != 0 {
+			udp |= 1 << i
 		}
 	}
-	return m
-}
+	return tcp, udp
+}()

@@ -4,7 +4,10 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/sha256"
+	"encoding"
 	"encoding/binary"
+	"hash"
+	"sync"
 )
 
 // Long-header packet types after mapping v2's codes onto v1's (RFC 9369
@@ -112,18 +115,22 @@ func (k *keySet) matches(ver uint32, dcid []byte) bool {
 // deriveClientKeys fills k for the client's Initial packets of version v
 // (RFC 9001 section 5.2; RFC 9369 section 3.3 for the v2 labels).
 func deriveClientKeys(k *keySet, ver uint32, v version, dcid []byte) bool {
-	if len(dcid) > maxCIDLen {
+	if len(dcid) > maxCIDLen || v.saltKey == nil {
 		return false
 	}
-	initial := hmacSHA256(v.salt[:], dcid) // HKDF-Extract(salt, dcid)
-	client := expandLabel(initial[:], "client in", 32)
+	d := derivers.Get().(*deriver)
+	defer derivers.Put(d)
+	initial := d.mac(v.saltKey, dcid) // HKDF-Extract(salt, dcid)
+	d.setKey(&d.secret, initial[:])
+	client := d.expandLabel("client in", 32)
+	d.setKey(&d.secret, client[:])
 	keyLabel, ivLabel, hpLabel := "quic key", "quic iv", "quic hp"
 	if v.v2 {
 		keyLabel, ivLabel, hpLabel = "quicv2 key", "quicv2 iv", "quicv2 hp"
 	}
-	key := expandLabel(client[:], keyLabel, 16)
-	iv := expandLabel(client[:], ivLabel, 12)
-	hp := expandLabel(client[:], hpLabel, 16)
+	key := d.expandLabel(keyLabel, 16)
+	iv := d.expandLabel(ivLabel, 12)
+	hp := d.expandLabel(hpLabel, 16)
 	blk, err := aes.NewCipher(key[:16])
 	if err != nil {
 		return false
@@ -142,41 +149,97 @@ func deriveClientKeys(k *keySet, ver uint32, v version, dcid []byte) bool {
 	return true
 }
 
+// hmacKey is HMAC-SHA256 (RFC 2104) keyed once: the hash states after its
+// inner and outer key blocks, marshaled. An HMAC under it then hashes only
+// its message: a QUIC Initial's key, IV and header key share one secret,
+// and every Initial of a version shares the salt (five HMACs of four
+// blocks each became one of two, one of four and three of two).
+type hmacKey struct {
+	inner, outer [sha256Marshaled]byte
+}
+
+// sha256Marshaled is the size of a marshaled crypto/sha256 state; TestHMACKey
+// checks it against the HMAC it computes.
+const sha256Marshaled = 4 + sha256.Size + sha256.BlockSize + 8
+
+type sha256Hash interface {
+	hash.Hash
+	encoding.BinaryAppender
+	encoding.BinaryUnmarshaler
+}
+
+// deriver holds a hash and buffers for deriveClientKeys: hash.Hash's
+// methods make their arguments escape, so buffers on the stack would be
+// allocated on every call.
+type deriver struct {
+	h      sha256Hash
+	secret hmacKey
+	block  [sha256.BlockSize]byte
+	sum    [2 * sha256.Size]byte
+	info   [2 + 1 + 6 + 16 + 1 + 1]byte
+}
+
+var derivers = sync.Pool{New: func() any { return &deriver{h: sha256.New().(sha256Hash)} }}
+
+// setKey keys k with key (at most one block).
+func (d *deriver) setKey(k *hmacKey, key []byte) {
+	for i := range d.block {
+		var b byte
+		if i < len(key) {
+			b = key[i]
+		}
+		d.block[i] = b ^ 0x36
+	}
+	d.h.Reset()
+	d.h.Write(d.block[:])
+	d.h.AppendBinary(k.inner[:0])
+	for i := range d.block {
+		d.block[i] ^= 0x36 ^ 0x5c
+	}
+	d.h.Reset()
+	d.h.Write(d.block[:])
+	d.h.AppendBinary(k.outer[:0])
+}
+
+// mac is HMAC-SHA256 of msg under k.
+func (d *deriver) mac(k *hmacKey, msg []byte) (out [sha256.Size]byte) {
+	d.h.UnmarshalBinary(k.inner[:])
+	d.h.Write(msg)
+	inner := d.h.Sum(d.sum[:0])
+	d.h.UnmarshalBinary(k.outer[:])
+	d.h.Write(inner)
+	copy(out[:], d.h.Sum(d.sum[sha256.Size:sha256.Size]))
+	return out
+}
+
 // expandLabel is TLS 1.3's HKDF-Expand-Label with an empty context (RFC
-// 8446 section 7.1) for outputs of at most one SHA-256 block (QUIC's
-// Initial secrets, keys, IVs and header keys): HKDF-Expand's first block
-// T(1) = HMAC(secret, info || 0x01), of which callers take the length they
-// asked for (n, at most 32, encoded in info).
-func expandLabel(secret []byte, label string, n int) [sha256.Size]byte {
-	var info [2 + 1 + 6 + 16 + 1 + 1]byte
+// 8446 section 7.1) under d.secret, for outputs of at most one SHA-256
+// block (QUIC's Initial secrets, keys, IVs and header keys): HKDF-Expand's
+// first block T(1) = HMAC(secret, info || 0x01), of which callers take the
+// length they asked for (n, at most 32, encoded in info).
+func (d *deriver) expandLabel(label string, n int) [sha256.Size]byte {
+	info := &d.info
 	info[0], info[1] = byte(n>>8), byte(n)
 	info[2] = byte(6 + len(label))
 	m := 3 + copy(info[3:], "tls13 ")
 	m += copy(info[m:], label)
 	info[m] = 0   // empty context
 	info[m+1] = 1 // HKDF-Expand block counter
-	return hmacSHA256(secret, info[:m+2])
+	return d.mac(&d.secret, info[:m+2])
 }
 
-// hmacSHA256 is HMAC-SHA256 (RFC 2104) for keys and messages of at most
-// one block, on the stack: crypto/hmac allocates two digests per call and
-// a QUIC flow's Initial keys take five HMACs.
-func hmacSHA256(key, msg []byte) [sha256.Size]byte {
-	var buf [sha256.BlockSize + sha256.BlockSize]byte
-	for i := range sha256.BlockSize {
-		var b byte
-		if i < len(key) {
-			b = key[i]
-		}
-		buf[i] = b ^ 0x36
+// saltKeys holds each Initial salt keyed once.
+var saltKeys = func() map[*[20]byte]*hmacKey {
+	m := map[*[20]byte]*hmacKey{}
+	d := derivers.Get().(*deriver)
+	defer derivers.Put(d)
+	for _, s := range []*[20]byte{&saltV1, &saltV2, &saltDraft29, &saltDraft23, &saltDraft22, &saltQ050, &saltT050, &saltT051} {
+		k := new(hmacKey)
+		d.setKey(k, s[:])
+		m[s] = k
 	}
-	inner := sha256.Sum256(buf[:sha256.BlockSize+copy(buf[sha256.BlockSize:], msg)])
-	for i := range sha256.BlockSize {
-		buf[i] ^= 0x36 ^ 0x5c
-	}
-	copy(buf[sha256.BlockSize:], inner[:])
-	return sha256.Sum256(buf[:sha256.BlockSize+sha256.Size])
-}
+	return m
+}()
 
 // decodePN expands a truncated packet number (RFC 9000 appendix A.3).
 func decodePN(largest int64, truncated uint64, pnLen int) int64 {

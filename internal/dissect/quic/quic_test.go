@@ -3,10 +3,13 @@ package quic
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	ctls "crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
@@ -578,5 +581,41 @@ func BenchmarkReject(b *testing.B) {
 	for b.Loop() {
 		d.Reset()
 		d.Feed(&p, &m)
+	}
+}
+
+// TestHMACKey: the keyed-state HMAC of deriveClientKeys equals crypto/hmac
+// for keys of up to one block and messages of any length.
+func TestHMACKey(t *testing.T) {
+	d := derivers.Get().(*deriver)
+	defer derivers.Put(d)
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		key := make([]byte, r.IntN(sha256.BlockSize+1))
+		msg := make([]byte, r.IntN(200))
+		for i := range key {
+			key[i] = byte(r.Uint32())
+		}
+		for i := range msg {
+			msg[i] = byte(r.Uint32())
+		}
+		var k hmacKey
+		d.setKey(&k, key)
+		got := d.mac(&k, msg)
+		m := hmac.New(sha256.New, key)
+		m.Write(msg)
+		if want := m.Sum(nil); !bytes.Equal(got[:], want) {
+			t.Fatalf("key %x msg %x: %x, want %x", key, msg, got, want)
+		}
+	}
+}
+
+// BenchmarkDeriveKeys measures deriving one DCID's Initial keys.
+func BenchmarkDeriveKeys(b *testing.B) {
+	var k keySet
+	dcid := unhex(b, rfcDCID)
+	b.ReportAllocs()
+	for b.Loop() {
+		deriveClientKeys(&k, Version1, verV1, dcid)
 	}
 }

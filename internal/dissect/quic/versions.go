@@ -48,6 +48,8 @@ type version struct {
 	google bool
 	name   string
 	why    *reasons // nil only for the zero version
+	// saltKey is salt keyed for HMAC (initial.go); nil with salt.
+	saltKey *hmacKey
 }
 
 // reasons are a version's Meta.Why texts, built once: composing them per
@@ -57,6 +59,9 @@ type reasons struct {
 }
 
 func known(v version) version {
+	if v.salt != nil {
+		v.saltKey = saltKeys[v.salt]
+	}
 	v.why = &reasons{
 		header:    "QUIC " + v.name + " long header",
 		decrypted: "QUIC " + v.name + " Initial decrypted",
