@@ -256,10 +256,18 @@ func (s *shard) remove(i int) {
 	}
 }
 
-// lowerCopy returns a lower-cased copy of s that shares no memory with it
-// (the caller's string may alias a packet buffer's conversion), in one
-// allocation.
+// lowerCopy returns s lower-cased: s itself when it has no upper-case
+// letter (the names DNS answers are learned for are the query names
+// dissectors already copied out of the packet, one string per flow kept by
+// every address answered), else a copy in one allocation.
 func lowerCopy(s string) string {
+	upper := false
+	for i := 0; i < len(s) && !upper; i++ {
+		upper = s[i] >= 'A' && s[i] <= 'Z'
+	}
+	if !upper {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
