@@ -2,7 +2,6 @@ package classify
 
 import (
 	"net/netip"
-	"strings"
 
 	"github.com/weirnet/weir/internal/dissect"
 	"github.com/weirnet/weir/internal/flow"
@@ -111,7 +110,16 @@ func isIPLiteral(h string) bool {
 	}
 	// Only digits and dots (IPv4) or a colon (IPv6) can parse; checking
 	// first spares names ParseAddr's error, which allocates.
-	if strings.IndexByte(h, ':') < 0 && strings.Trim(h, "0123456789.") != "" {
+	colon, other := false, false
+	for i := 0; i < len(h); i++ {
+		switch c := h[i]; {
+		case c == ':':
+			colon = true
+		case c != '.' && (c < '0' || c > '9'):
+			other = true
+		}
+	}
+	if other && !colon {
 		return false
 	}
 	_, err := netip.ParseAddr(h)

@@ -373,32 +373,36 @@ func (d *Dissector) headers(s *stream, b []byte, m *dissect.Meta) {
 			continue // blank, malformed or an obsolete folded line
 		}
 		name := line[:colon]
-		val := bytes.Trim(line[colon+1:], " \t")
+		// Compare names only at their lengths: most header lines are
+		// none of the four kept.
 		if s.kind == kindRequest {
 			switch {
-			case bytes.EqualFold(name, []byte("host")):
+			case len(name) == 4 && bytes.EqualFold(name, []byte("host")):
 				if m.Host == "" {
-					m.Host = cleanHost(val)
+					m.Host = cleanHost(trimOWS(line[colon+1:]))
 				}
-			case bytes.EqualFold(name, []byte("user-agent")):
+			case len(name) == 10 && bytes.EqualFold(name, []byte("user-agent")):
 				if m.HTTP.UserAgent == "" {
-					m.HTTP.UserAgent = clip(val)
+					m.HTTP.UserAgent = clip(trimOWS(line[colon+1:]))
 				}
 			}
 			continue
 		}
 		switch {
-		case bytes.EqualFold(name, []byte("content-type")):
+		case len(name) == 12 && bytes.EqualFold(name, []byte("content-type")):
 			if m.HTTP.ContentType == "" {
-				m.HTTP.ContentType = clip(val)
+				m.HTTP.ContentType = clip(trimOWS(line[colon+1:]))
 			}
-		case bytes.EqualFold(name, []byte("server")):
+		case len(name) == 6 && bytes.EqualFold(name, []byte("server")):
 			if m.HTTP.Server == "" {
-				m.HTTP.Server = clip(val)
+				m.HTTP.Server = clip(trimOWS(line[colon+1:]))
 			}
 		}
 	}
 }
+
+// trimOWS drops the spaces and tabs around a header value.
+func trimOWS(b []byte) []byte { return bytes.Trim(b, " \t") }
 
 // cleanHost lower-cases an authority, drops the port, IPv6 brackets and a
 // trailing dot, and escapes as \DDD every byte that does not belong in a
