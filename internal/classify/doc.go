@@ -16,6 +16,11 @@
 //     well-known port. Never reported as DPI.
 //   - unknown.
 //
+// The application is decided when dissection ends; with Config.EarlyApp
+// (inline enforcement) also as soon as a dissector identifies the flow, so
+// policy can act on its first packets. Result.Why is put together when it
+// is read.
+//
 // State: per flow, indexed by flow.ID in a slab that grows with the flow
 // table. Dissector state comes from a bounded free list and goes back as
 // soon as the flow is classified or its packet budget is spent, so a

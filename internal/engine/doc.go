@@ -3,6 +3,9 @@
 // classified (internal/classify); when a flow ends the engine hands it to the
 // caller's OnFlowEnd.
 //
+// Expiry runs every Config.ExpireEvery of packet time, and at once when
+// packet time jumps back further than the flow table's ClockJump.
+//
 // The engine owns every buffer on the packet path and reuses them: Packet
 // allocates nothing in steady state (TestEngine_noAllocs). It is not safe for
 // concurrent use; run one engine per shard.

@@ -18,7 +18,11 @@
 // be reused. IDs are stable for the life of a flow.
 //
 // Time is packet time (ns since the Unix epoch) supplied by the caller, so a
-// capture replays with the same timeouts it had live.
+// capture replays with the same timeouts it had live. Packet time may go
+// back a little (reordering); when it goes back by more than
+// Config.ClockJump, Expire takes it for a new time base and ends the flows
+// last seen after it (EndTimeJump): otherwise their idle timeouts would
+// wait for a clock that no longer gets there, and the table would only grow.
 //
 // Allocation: Update allocates only when the slab or the bucket array grows
 // (amortised, bounded by MaxFlows); in steady state it allocates nothing.

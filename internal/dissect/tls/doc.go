@@ -13,6 +13,10 @@
 //
 // # JA4
 //
+// The parsers keep a compact copy of the ClientHello's lists in Meta
+// (dissect.TLSInfo.SetClientHello); the fingerprints are computed from it
+// when read (TLSInfo.JA3, JA4), in package dissect, since hashing them for
+// every flow was most of a hello's cost and most are never printed.
 // Only the BSD-3 JA4 TLS-client fingerprint is computed (JA4S/JA4X/... are
 // under FoxIO's non-permissive licence). We follow FoxIO's specification;
 // nDPI 4.x differs in three places, which the corpus test maps explicitly:
