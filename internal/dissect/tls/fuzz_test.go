@@ -12,11 +12,18 @@ func FuzzClientHello(f *testing.F) {
 	f.Add(buildCH([]uint16{1}, ext{extSupportedVersions, []byte{4, 0xfe, 0xfc, 0xfe, 0xfd}}), byte('d'))
 	f.Fuzz(func(t *testing.T, hs []byte, tr byte) {
 		var m dissect.Meta
-		if err := ParseClientHello(hs, tr, &m); err == nil && len(m.TLS.JA4()) < 36 {
-			t.Fatalf("short JA4 %q", m.TLS.JA4())
+		if err := ParseClientHello(hs, tr, &m); err == nil {
+			// What records derive from the kept lists, on hostile input.
+			if len(m.TLS.JA4()) < 36 || len(m.TLS.JA3()) != 32 {
+				t.Fatalf("short JA4 %q or JA3 %q", m.TLS.JA4(), m.TLS.JA3())
+			}
+			_, _, _ = m.TLS.ALPN(), m.TLS.SupportedVersions(), m.TLS.Extensions()
+			_, _ = m.TLS.CipherSuites(), m.TLS.MaxSupportedVersion()
 		}
 		ParseServerHello(hs, &m)
-		ParseCertificate(hs, &m)
+		if ParseCertificate(hs, &m) == nil {
+			m.TLS.CertSANs()
+		}
 	})
 }
 
