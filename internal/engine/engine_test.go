@@ -178,13 +178,10 @@ func BenchmarkEngine_WholeCorpus(b *testing.B) {
 	span := clock - base
 	// One contiguous buffer read in order, as the capture reader's buffer
 	// is: scattered per-packet allocations would measure cache misses.
-	for i, start := range ends {
-		if i > 0 {
-			start = ends[i-1]
-		} else {
-			start = 0
-		}
-		pkts[i].Data = data[start:ends[i]:ends[i]]
+	start := 0
+	for i, end := range ends {
+		pkts[i].Data = data[start:end:end]
+		start = end
 	}
 	for _, classify := range []bool{false, true} {
 		name := "flows-only"

@@ -157,7 +157,8 @@ func plausibleVersion(v uint16) bool {
 
 // ParseClientHello parses one complete handshake message hs, starting at
 // its 4-byte handshake header (type 1 = ClientHello), and fills m.Host (SNI)
-// and m.TLS (versions, ALPN, cipher count, extensions, JA3, JA4, ECH).
+// and m.TLS (the hello's lists, from which its versions, ALPN, cipher count,
+// extensions, JA3 and JA4 are derived; ECH).
 //
 // transport is the first character of JA4: 't' TLS over TCP, 'q' QUIC,
 // 'd' DTLS. With 'd' the body is parsed in the DTLS layout (a cookie after
@@ -181,6 +182,8 @@ func (ch *clientHello) fill(transport byte, m *dissect.Meta) {
 	if len(ch.sni) > 0 {
 		m.Host = normalizeHost(ch.sni)
 	}
+	// A second walk rather than collecting in parseClientHello: a buffer
+	// inside clientHello pointing at itself would move it to the heap.
 	var tbuf [256]byte
 	types := tbuf[:0]
 	for r := (reader{b: ch.exts}); r.left() > 0; {
