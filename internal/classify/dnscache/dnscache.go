@@ -29,14 +29,22 @@ type Cache struct {
 }
 
 type shard struct {
-	mu      sync.Mutex
-	entries []entry  // ring of fixed length; hand walks it
-	index   []uint32 // open-addressed, linear probing; 0 empty, else entry index+1
+	mu sync.Mutex
+	// entries grows by doubling up to limit; once full it is a ring the
+	// CLOCK hand walks. Growing on demand keeps a cache that sees little
+	// DNS small (a default-sized one is megabytes): its memory is faulted
+	// in and kept in cache only as far as it is used.
+	entries []entry
+	limit   int
+	index   []uint32 // open-addressed, linear probing; 0 empty, else entry index+1; at least twice len(entries)
 	mask    uint64
 	hand    int
 	used    int
 	_       [64]byte // keep neighbouring shards' mutexes off one cache line
 }
+
+// firstEntries is a shard's initial size.
+const firstEntries = 64
 
 type entry struct {
 	key     [16]byte
@@ -65,20 +73,34 @@ func New(maxEntries int) *Cache {
 	per := maxEntries / n // n divides evenly or we round down: never above maxEntries
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.entries = make([]entry, per)
-		size := 2
-		for size < 2*per {
-			size <<= 1
-		}
-		s.index = make([]uint32, size)
-		s.mask = uint64(size - 1)
+		s.limit = per
+		s.grow(min(per, firstEntries))
 	}
 	return c
 }
 
+// grow resizes the shard to hold n entries (at most limit) and rebuilds the
+// index at twice that size or more.
+func (s *shard) grow(n int) {
+	entries := make([]entry, n)
+	s.hand = copy(entries, s.entries) // the hand goes on at the first new, empty slot
+	s.entries = entries
+	size := 2
+	for size < 2*n {
+		size <<= 1
+	}
+	s.index = make([]uint32, size)
+	s.mask = uint64(size - 1)
+	for i := range s.entries {
+		if s.entries[i].expires != 0 {
+			s.insert(i)
+		}
+	}
+}
+
 // Cap reports the maximum number of entries (maxEntries rounded down to a
 // multiple of the shard count).
-func (c *Cache) Cap() int { return len(c.shards) * len(c.shards[0].entries) }
+func (c *Cache) Cap() int { return len(c.shards) * c.shards[0].limit }
 
 // Len reports the number of stored entries, expired ones included.
 func (c *Cache) Len() int {
@@ -172,8 +194,8 @@ func (c *Cache) Learn(addr netip.Addr, name string, ttl uint32, now int64) {
 		e.ref = true
 		return
 	}
-	if len(s.entries) == 0 {
-		return
+	if s.used == len(s.entries) && len(s.entries) < s.limit {
+		s.grow(min(2*len(s.entries), s.limit))
 	}
 	i := s.victim(now)
 	if s.entries[i].expires != 0 {

@@ -146,6 +146,38 @@ func TestEvictOldest(t *testing.T) {
 	checkInvariants(t, c)
 }
 
+// TestGrowKeepsAll fills a one-shard cache through its doublings: nothing
+// may be evicted before it holds maxEntries, and the first eviction after
+// that takes the oldest entry.
+func TestGrowKeepsAll(t *testing.T) {
+	const n = 1000 // one shard (minPerShard), several doublings from firstEntries
+	c := New(n)
+	if len(c.shards) != 1 || len(c.shards[0].entries) >= n {
+		t.Fatalf("want one shard starting below %d entries, got %d shards, %d entries", n, len(c.shards), len(c.shards[0].entries))
+	}
+	for i := range n {
+		c.Learn(addrN(i), fmt.Sprintf("n%d.example", i), 3600, t0)
+	}
+	if c.Len() != n {
+		t.Fatalf("Len() = %d after %d distinct names, want %d", c.Len(), n, n)
+	}
+	for i := range n {
+		if name, ok := c.Lookup(addrN(i), t0); !ok || name != fmt.Sprintf("n%d.example", i) {
+			t.Fatalf("entry %d = %q, %v after growing", i, name, ok)
+		}
+	}
+	checkInvariants(t, c)
+	// Every entry was looked up: one lap clears the bits, then the oldest goes.
+	c.Learn(addrN(n), "new.example", 3600, t0)
+	if _, ok := c.Lookup(addrN(0), t0); ok {
+		t.Error("oldest entry not evicted once full")
+	}
+	if len(c.shards[0].entries) != n || c.Len() != n {
+		t.Errorf("full shard has %d slots, %d entries; want %d", len(c.shards[0].entries), c.Len(), n)
+	}
+	checkInvariants(t, c)
+}
+
 func TestSecondChance(t *testing.T) {
 	c := New(4)
 	for i := range 4 {

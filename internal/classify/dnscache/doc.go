@@ -20,8 +20,9 @@
 //     (300 s) is there because clients and OS resolvers keep using an address
 //     well past short CDN TTLs (20-60 s); the ceiling (1 day) bounds how long a
 //     stale mapping can mislabel traffic.
-//   - Bounded: at most maxEntries entries, fixed at New; memory does not grow
-//     after New except for the stored name strings (one copy each, at most 253
+//   - Bounded: at most maxEntries entries, fixed at New. The table starts
+//     small and doubles as entries arrive, up to that bound; beyond it memory
+//     grows only by the stored name strings (one copy each, at most 253
 //     bytes). When full, Learn evicts the oldest entry, giving a second chance
 //     to entries that were looked up or re-learned since the eviction hand last
 //     passed (the CLOCK algorithm), and preferring expired ones.
@@ -30,7 +31,8 @@
 //     as IPv4; zones are ignored.
 //
 // Allocation: Lookup allocates nothing. Learn allocates one string copy when
-// it stores a name that differs from the entry's current one.
+// it stores a name that differs from the entry's current one, and a shard's
+// table while it doubles towards its bound.
 //
 // Concurrency: safe for concurrent use. The cache is split into up to 16
 // shards by a keyed hash of the address, each behind its own mutex, so the

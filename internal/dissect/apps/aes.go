@@ -14,31 +14,22 @@ func xtime(x byte) byte {
 	return x << 1
 }
 
-func gmul(a, b byte) byte {
-	var p byte
-	for b != 0 {
-		if b&1 != 0 {
-			p ^= a
-		}
-		a, b = xtime(a), b>>1
-	}
-	return p
-}
-
+// makeSbox builds FIPS-197's S-box: the multiplicative inverse in GF(2^8),
+// found through log and antilog tables of the generator 3, then the affine
+// map.
 func makeSbox() (s [256]byte) {
-	for i := 0; i < 256; i++ {
-		// Multiplicative inverse by brute force (runs once, 64k steps).
+	var exp, log [256]byte
+	x := byte(1)
+	for i := range 255 {
+		exp[i], log[x] = x, byte(i)
+		x ^= xtime(x) // x *= 3
+	}
+	for i := range 256 {
 		var inv byte
 		if i != 0 {
-			for j := 1; j < 256; j++ {
-				if gmul(byte(i), byte(j)) == 1 {
-					inv = byte(j)
-					break
-				}
-			}
+			inv = exp[(255-int(log[i]))%255]
 		}
-		x := inv
-		s[i] = x ^ rotl(x, 1) ^ rotl(x, 2) ^ rotl(x, 3) ^ rotl(x, 4) ^ 0x63
+		s[i] = inv ^ rotl(inv, 1) ^ rotl(inv, 2) ^ rotl(inv, 3) ^ rotl(inv, 4) ^ 0x63
 	}
 	return s
 }
