@@ -40,8 +40,7 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 	// Control protocols decided by the IP header (ICMP, IGMP) get no app.
 	named := m.Host != "" && !isIPLiteral(m.Host)
 	if r.App != "" || named || isLocalProto(m.Proto) || isControlProto(m.Proto) {
-		markDoH(r)
-		c.portFallback(r, f)
+		c.settle(r, f)
 		return
 	}
 	{
@@ -61,8 +60,46 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 			r.appBy = appByAddress
 		}
 	}
+	c.settle(r, f)
+}
+
+// settle applies what depends on the final protocol: an early decision
+// (EarlyApp) may have named the owner of a STUN flow's address before DTLS
+// took the flow over.
+func (c *Classifier) settle(r *Result, f *flow.Flow) {
+	if r.appBy == appByAddress && r.Meta.Proto == dissect.DTLS {
+		c.callRelay(r)
+	}
 	markDoH(r)
 	c.portFallback(r, f)
+}
+
+// callRelays maps an address owner to the calling app whose media relays
+// sit in its prefixes. Only DTLS counts: it carries a call's media (or a
+// WebRTC data channel) through the relay, while a bare STUN binding to the
+// same servers is often another WebRTC app finding its public address.
+var callRelays = [...]struct{ owner, call string }{
+	{"google", "googlemeet"}, // Meet and Duo relay through Google's TURN servers
+}
+
+// callRelay renames an address-owner app to its calling app.
+func (c *Classifier) callRelay(r *Result) {
+	for _, cr := range callRelays {
+		if r.App == cr.owner && c.byID(r, cr.call) {
+			r.appBy = appByCallRelay
+			return
+		}
+	}
+}
+
+// relayOwner is the owner whose relays callRelay named call after.
+func relayOwner(call string) string {
+	for _, cr := range callRelays {
+		if cr.call == call {
+			return cr.owner
+		}
+	}
+	return ""
 }
 
 // markDoH names DNS over HTTPS: TLS or QUIC to a known public resolver

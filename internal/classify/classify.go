@@ -67,6 +67,7 @@ const (
 	appByHost                        // the flow's own server name
 	appByDNS                         // a name DNS answered for the server address
 	appByAddress                     // the server address's published owner
+	appByCallRelay                   // DTLS to an owner's address: its calling app (callRelays)
 )
 
 // Why is a short human reason for the classification, e.g. "TLS
@@ -95,6 +96,11 @@ func (r *Result) AppendWhy(b []byte) []byte {
 		b = append(sep(b, start), "server address in "...)
 		b = append(b, r.App...)
 		b = append(b, " prefixes"...)
+	case appByCallRelay:
+		b = append(sep(b, start), "DTLS to a server address in "...)
+		b = append(b, relayOwner(r.App)...)
+		b = append(b, " prefixes (its call relays) → "...)
+		b = append(b, r.App...)
 	}
 	if r.doh {
 		b = append(sep(b, start), "DNS over HTTPS to a public resolver"...)

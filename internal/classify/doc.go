@@ -11,7 +11,9 @@
 //   - dns-cache: the server address was learned from a DNS answer seen
 //     earlier on the link (no name in the flow itself: ECH, plain IP, QUIC
 //     without a visible Initial).
-//   - ip-match: the server address is in an app's published prefixes.
+//   - ip-match: the server address is in an app's published prefixes. DTLS
+//     to an owner that runs call relays is named after its calling app
+//     (callRelays in app.go: Google's relays → googlemeet).
 //   - port-guess: no dissector matched; the protocol is guessed from a
 //     well-known port. Never reported as DPI.
 //   - unknown.

@@ -38,6 +38,8 @@ func reason(f *Flow) string {
 		return "DNS query for an infrastructure name the catalog maps to its operator (" + c.App + "); nDPI names no application, or a different one from its own lists."
 	case c.Meta.Proto.String() == "MDNS":
 		return "mDNS flow with many questions over many packets: Weir reports the first question, nDPI a later one."
+	case f.NDPIApp == "GoogleCall" && c.Meta.Proto.String() == "STUN" && c.App == "google":
+		return "STUN to Google's relay servers: nDPI calls it a Google call from its IP list; Weir names the owner (google) and keeps googlemeet for DTLS through those servers, because other WebRTC apps send STUN bindings to Google's public STUN servers too."
 	case f.NDPIApp == "Zoom" || f.NDPIApp == "GoogleCall" || f.NDPIApp == "WhatsAppCall":
 		return "nDPI takes the call application from its IP lists (Zoom, Google, WhatsApp media relays); Weir names it only from evidence in the flow or published prefixes it ships."
 	case n.Master == "STUN" && n.App == "RTP":
@@ -62,14 +64,13 @@ var specific = map[string]string{
 	"openvpn.pcap OpenVPN.NordVPN":                           "nDPI names the VPN provider from its IP list; Weir ships no provider address lists.",
 	"rtp.pcapng RTP":                                         "RTP over TCP (RFC 4571 framing) is not recognised by Weir's RTP dissector, which is UDP-only.",
 	"ssh.pcap SSH":                                           "nDPI prints the first banner it saw in either direction; Weir compares its client banner, and in this capture the client's banner is the other one.",
-	"stun.pcap DTLS":                                         "A flow on Zoom's port 8801 with Zoom's own framing before DTLS; Weir's Zoom dissector does not claim it and DTLS never starts a datagram.",
+	"stun.pcap DTLS":                                         "A flow on Zoom's port 8801 with Zoom's own framing before DTLS; Weir's Zoom dissector does not claim it and DTLS never starts a datagram; Zoom's published prefixes name the application (zoom), not the protocol.",
 	"stun_wa_call.pcapng SRTP.WhatsAppCall":                  "nDPI switches to SRTP after the STUN exchange; Weir keeps the STUN label (SRTP is not told apart from RTP without keys).",
 	"tls_1.3_unidirectional_server.pcapng TLS":               "Server side only, no SNI: Weir names the owner of the server address (google); nDPI the protocol only.",
 	"tls_multiple_synack_different_seq.pcapng TLS.AmazonAWS": "Two SYN-ACKs with different sequence numbers: Weir's TLS reassembly follows the first and never completes the ClientHello, so only the port guess remains.",
 	"tls_port_80.pcapng TLS":                                 "TLS on port 80 seen mid-stream; Weir's mid-stream TLS check does not claim it, leaving the port guess HTTP.",
 	"whatsapp_login_chat.pcap TLS weir=Unknown":              "Apple push (port 5223) seen from the server side mid-stream; Weir does not claim it.",
 	"windowsupdate_over_http.pcap HTTP.WindowsUpdate":        "The Host header is a bare address; nDPI names Windows Update from the URL path or its IP list, Weir from host names only.",
-	"stun_zoom.pcapng DTLS.Zoom":                             "nDPI names Zoom from its IP list; Weir sees DTLS without a Zoom marker.",
 	"dtls.pcap DTLS":                                         "TURN relay at a Meta address: Weir names the owner of the address (facebook); nDPI the protocol only.",
 	"doh.pcapng TLS":                                         "TLS to 1.1.1.1:443 without SNI: Weir names it from the address (Cloudflare's public DoH resolver, app doh); nDPI the protocol only. Weir is more specific.",
 }
