@@ -63,11 +63,11 @@ type Result struct {
 type appEvidence uint8
 
 const (
-	appByProtocol appEvidence = iota // the protocol named it, or no app
-	appByHost                        // the flow's own server name
-	appByDNS                         // a name DNS answered for the server address
-	appByAddress                     // the server address's published owner
-	appByCallRelay                   // DTLS to an owner's address: its calling app (callRelays)
+	appByProtocol  appEvidence = iota // the protocol named it, or no app
+	appByHost                         // the flow's own server name
+	appByDNS                          // a name DNS answered for the server address
+	appByAddress                      // the server address's published owner
+	appByCallRelay                    // DTLS to an owner's address: its calling app (callRelays)
 )
 
 // Why is a short human reason for the classification, e.g. "TLS
