@@ -130,9 +130,9 @@ type Config struct {
 	// DNSCacheEntries bounds the DNS-learned name table.
 	DNSCacheEntries int
 	// DissectTimeout ends dissection of a flow this long (packet time)
-	// after its first packet even if its packet budget is not spent, so a
-	// flow that stalls mid-handshake does not hold dissector state until
-	// it idles out.
+	// after its first payload packet even if its packet budget is not
+	// spent, so a flow that stalls mid-handshake does not hold dissector
+	// state until it idles out.
 	DissectTimeout time.Duration
 	// ClockJump is how far packet time may go back before Sweep takes it
 	// for a new time base (as flow.Config.ClockJump): flows whose
@@ -284,15 +284,15 @@ func (c *Classifier) Packet(id flow.ID, f *flow.Flow, created bool, dir flow.Dir
 		c.gen++
 		*s = state{winner: -1, gen: c.gen}
 		c.start(s, f, p)
-		if s.probes != nil {
-			c.dissecting = append(c.dissecting, pendingFlow{id, s.gen, ts + int64(c.cfg.DissectTimeout)})
-		}
 	}
 	if s.phase == phaseDone {
 		return
 	}
 	s.npkt++
 	if len(p.Payload) == 0 {
+		return
+	}
+	if s.probes == nil && !c.take(s, f, id, ts) {
 		return
 	}
 	s.npay++
@@ -330,15 +330,25 @@ func (c *Classifier) start(s *state, f *flow.Flow, p *decode.Parsed) {
 		c.finish(s, f)
 		return
 	}
+	s.phase = phaseDissecting
+}
+
+// take gives a dissecting flow its dissectors at its first payload packet,
+// and starts its DissectTimeout then: a handshake that took longer than
+// that (SYN retries over a lossy path) must still be dissected, and flows
+// that never carry payload (scans, refused connections) hold nothing. It
+// reports false when MaxDissecting flows already hold dissectors; the flow
+// is then decided without them.
+func (c *Classifier) take(s *state, f *flow.Flow, id flow.ID, ts int64) bool {
 	if c.out >= c.cfg.MaxDissecting {
 		c.stats.NoDissector++
-		s.phase = phaseDone
 		c.finish(s, f)
-		return
+		return false
 	}
 	s.probes = c.getProbes()
-	s.phase = phaseDissecting
 	c.stats.Dissected++
+	c.dissecting = append(c.dissecting, pendingFlow{id, s.gen, ts + int64(c.cfg.DissectTimeout)})
+	return true
 }
 
 func (c *Classifier) feed(s *state, f *flow.Flow) {

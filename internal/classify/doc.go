@@ -24,7 +24,9 @@
 // is read.
 //
 // State: per flow, indexed by flow.ID in a slab that grows with the flow
-// table. Dissector state comes from a bounded free list and goes back as
-// soon as the flow is classified or its packet budget is spent, so a
-// long-lived flow costs only its Result. Not safe for concurrent use.
+// table. Dissector state comes from a bounded free list at the flow's first
+// payload packet (when its DissectTimeout starts) and goes back as soon as
+// the flow is classified or its packet budget is spent, so a long-lived flow
+// costs only its Result and a flow without payload never holds any. Not
+// safe for concurrent use.
 package classify

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -109,5 +110,53 @@ func TestEngine_timeJump(t *testing.T) {
 	s := eng.Process(udpFrame(2000, junk, now+11*sec)) // past DissectTimeout
 	if s == nil || !s.Class.Final {
 		t.Fatal("dissection timeout did not fire after the jump")
+	}
+}
+
+// tcpFrame is an Ethernet/IPv4/TCP frame between 10.1.0.2:40000 and
+// 10.2.0.1:80 (toServer picks the direction) with payload.
+func tcpFrame(toServer bool, flags byte, seq, ack uint32, payload []byte, ts int64) *capture.Packet {
+	b := make([]byte, 14+20+20+len(payload))
+	b[12], b[13] = 0x08, 0x00
+	ip := b[14:]
+	ip[0], ip[8], ip[9] = 0x45, 64, 6
+	ip[2], ip[3] = byte((40+len(payload))>>8), byte(40+len(payload))
+	client, server := []byte{10, 1, 0, 2}, []byte{10, 2, 0, 1}
+	cport, sport := []byte{0x9c, 0x40}, []byte{0, 80}
+	if !toServer {
+		client, server, cport, sport = server, client, sport, cport
+	}
+	copy(ip[12:], client)
+	copy(ip[16:], server)
+	tcp := ip[20:]
+	copy(tcp[0:], cport)
+	copy(tcp[2:], sport)
+	binary.BigEndian.PutUint32(tcp[4:], seq)
+	binary.BigEndian.PutUint32(tcp[8:], ack)
+	tcp[12], tcp[13] = 5<<4, flags
+	tcp[14], tcp[15] = 0xff, 0xff
+	copy(tcp[20:], payload)
+	return &capture.Packet{Data: b, WireLen: len(b), TS: ts, LinkType: capture.LinkEthernet}
+}
+
+// A handshake that takes longer than DissectTimeout (SYN retries on a lossy
+// path) must still be dissected: the timeout runs from the first payload.
+func TestEngine_slowHandshakeDissected(t *testing.T) {
+	var got *classify.Result
+	eng, err := engine.New(engine.DefaultConfig(), newTestClassifier(t, true), func(e *engine.FlowEnd) { r := *e.Class; got = &r })
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sec = int64(time.Second)
+	t0 := int64(1_700_000_000) * sec
+	eng.Packet(tcpFrame(true, 0x02, 100, 0, nil, t0))          // SYN
+	eng.Packet(tcpFrame(true, 0x02, 100, 0, nil, t0+3*sec))    // SYN again
+	eng.Packet(tcpFrame(false, 0x12, 500, 101, nil, t0+9*sec)) // SYN-ACK
+	eng.Packet(tcpFrame(false, 0x12, 500, 101, nil, t0+15*sec))
+	eng.Packet(tcpFrame(true, 0x18, 101, 501, []byte("GET / HTTP/1.1\r\nHost: slow.example\r\nUser-Agent: t\r\n\r\n"), t0+16*sec))
+	eng.Packet(tcpFrame(false, 0x18, 501, 160, []byte("HTTP/1.1 204 No Content\r\n\r\n"), t0+17*sec))
+	eng.Flush()
+	if got == nil || got.Meta.Proto.String() != "HTTP" || got.Host != "slow.example" || got.Confidence != classify.ConfDPI {
+		t.Fatalf("slow handshake classified as %+v", got)
 	}
 }
