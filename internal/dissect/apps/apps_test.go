@@ -73,22 +73,6 @@ func discordPkt(typ uint16, addr string) []byte {
 	return b
 }
 
-func TestAES(t *testing.T) {
-	r := rand.New(rand.NewSource(7))
-	for i := 0; i < 50; i++ {
-		var key [32]byte
-		var blk, want [16]byte
-		r.Read(key[:])
-		r.Read(blk[:])
-		c, _ := aes.NewCipher(key[:])
-		c.Encrypt(want[:], blk[:])
-		aes256Encrypt(&key, &blk)
-		if blk != want {
-			t.Fatalf("block %d: got %x, want %x", i, blk, want)
-		}
-	}
-}
-
 func TestDissectors(t *testing.T) {
 	reflPing := append(hexb("dc4c00291565b7acbc236da9eda0d597ffffffffffffffffffffffff"), hexb("feffffff28f946112601a2f0")...)
 	reflSelf := append(hexb("dc4c00291565b7acbc236da9eda0d597ffffffffffffffffffffffff"), hexb("c77215c060dab25e28f946112601a2f000000000")...)

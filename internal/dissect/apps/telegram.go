@@ -5,6 +5,7 @@ import (
 	"hash/crc32"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/aesblock"
 )
 
 // MTProto transport tags (https://core.telegram.org/mtproto/mtproto-transports).
@@ -185,7 +186,7 @@ func obfuscated2(b []byte) bool {
 		s := uint16(ctr[i]) + carry
 		ctr[i], carry = byte(s), s>>8
 	}
-	aes256Encrypt(&key, &ctr)
+	aesblock.Encrypt256(&key, &ctr)
 	tag := binary.LittleEndian.Uint32(b[56:]) ^ binary.LittleEndian.Uint32(ctr[8:])
 	return tag == tagAbridged || tag == tagIntermediate || tag == tagPadded
 }

@@ -32,8 +32,10 @@
 // Strings stored in Meta are copies.
 //
 // Allocation: rejecting a payload allocates nothing. A flow that looks like
-// QUIC allocates its scratch and reassembly buffers once and its cipher
-// state once per candidate DCID (at most maxKeys); decrypting further
+// QUIC allocates its scratch and reassembly buffers once and its AEAD
+// (crypto/aes and GCM, which have no re-key API) once per candidate DCID
+// (at most maxKeys); header protection is one AES block per packet, done by
+// internal/dissect/aesblock without a cipher object. Decrypting further
 // packets with known keys allocates nothing.
 //
 // Concurrency: a Dissector serves one flow and is used by one goroutine.

@@ -8,6 +8,8 @@ import (
 	"encoding/binary"
 	"hash"
 	"sync"
+
+	"github.com/weirnet/weir/internal/dissect/aesblock"
 )
 
 // Long-header packet types after mapping v2's codes onto v1's (RFC 9369
@@ -103,7 +105,7 @@ type keySet struct {
 	dcid    [maxCIDLen]byte
 	dcidLen uint8
 	aead    cipher.AEAD
-	hp      cipher.Block
+	hp      [16]byte // header-protection key: one block per packet, so no cipher
 	iv      [12]byte
 	largest int64 // largest packet number opened, -1 before the first
 }
@@ -139,11 +141,8 @@ func deriveClientKeys(k *keySet, ver uint32, v version, dcid []byte) bool {
 	if err != nil {
 		return false
 	}
-	hpBlk, err := aes.NewCipher(hp[:16])
-	if err != nil {
-		return false
-	}
-	*k = keySet{version: ver, dcidLen: uint8(len(dcid)), aead: aead, hp: hpBlk, largest: -1}
+	*k = keySet{version: ver, dcidLen: uint8(len(dcid)), aead: aead, largest: -1}
+	copy(k.hp[:], hp[:16])
 	copy(k.dcid[:], dcid)
 	copy(k.iv[:], iv[:12])
 	return true
@@ -267,7 +266,8 @@ func (d *Dissector) open(b []byte, start int, h *longHeader, k *keySet) []byte {
 	pkt := d.scratch[:n]
 	copy(pkt, b[start:h.end])
 	pn := h.pnOff - start
-	k.hp.Encrypt(d.mask[:], pkt[pn+4:pn+20])
+	copy(d.mask[:], pkt[pn+4:pn+20])
+	aesblock.Encrypt128(&k.hp, &d.mask)
 	pkt[0] ^= d.mask[0] & 0x0f
 	pnLen := int(pkt[0]&3) + 1
 	var truncated uint64

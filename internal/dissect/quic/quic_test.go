@@ -19,6 +19,7 @@ import (
 	quicgo "github.com/quic-go/quic-go"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/aesblock"
 	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
@@ -63,7 +64,10 @@ func TestRFCVectors(t *testing.T) {
 			if got := hex.EncodeToString(k.iv[:]); got != tt.iv {
 				t.Errorf("iv %s, want %s", got, tt.iv)
 			}
-			// key and hp are inside cipher state; check them through the
+			if got := hex.EncodeToString(k.hp[:]); got != tt.hp {
+				t.Errorf("hp %s, want %s", got, tt.hp)
+			}
+			// The key is inside the AEAD's state; check it through the
 			// expected packet instead (RFC appendix A.2).
 			pkt := sealInitial(t, tt.ver, dcid, nil, 2, 4, padTo(unhex(t, rfcCryptoFrame), 1162))
 			want := unhex(t, tt.header+tt.firstBlocks)
@@ -126,7 +130,8 @@ func sealInitial(t testing.TB, ver uint32, dcid, keyDCID []byte, pn uint64, pnLe
 	}
 	pkt := k.aead.Seal(hdr, nonce[:], payload, hdr)
 	var mask [16]byte
-	k.hp.Encrypt(mask[:], pkt[pnOff+4:pnOff+20])
+	copy(mask[:], pkt[pnOff+4:pnOff+20])
+	aesblock.Encrypt128(&k.hp, &mask)
 	pkt[0] ^= mask[0] & 0x0f
 	for i := range pnLen {
 		pkt[pnOff+i] ^= mask[1+i]
