@@ -33,6 +33,7 @@ func init() {
 	commands = []command{
 		{"inspect", "read captures, track and classify flows, print one line per flow", cmdInspect},
 		{"policy", "check, show and dry-run policies", cmdPolicy},
+		{"catalog", "list the applications Weir names, with their domains and prefixes", cmdCatalog},
 		{"run", "enforce a policy inline on this Linux router (NFQUEUE)", cmdRun},
 		{"report", "print top applications, rules and hosts from the store", cmdReport},
 		{"serve", "serve the dashboard, its JSON API and /metrics from the store", cmdServe},

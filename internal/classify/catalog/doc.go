@@ -2,9 +2,13 @@
 // exist, which category each belongs to, and how to recognise them by host
 // name (domain suffix), by server address (IP prefix) and by nDPI's label.
 //
-// The data is apps.yaml, embedded in the binary; [Load] parses it once and
-// returns a shared, immutable [*Catalog]. [Parse] compiles any other YAML of
-// the same shape and reports bad entries with their line:col position.
+// The data is apps.yaml. The binary carries it compiled to Go
+// (embedded_apps.go, written by `go generate` through
+// internal/tools/catalogtable and checked against apps.yaml by a test), so
+// [Load] builds the lookup tables once without parsing YAML (0.15 ms instead
+// of 2 ms) and returns a shared, immutable [*Catalog]. [Parse] compiles any
+// YAML of the same shape and reports bad entries with their line:col
+// position. After editing apps.yaml, run go generate ./internal/classify/catalog.
 //
 // File shape:
 //
