@@ -94,6 +94,13 @@ type Summary struct {
 	ByL4    map[string]*Total
 	ByProto map[string]*Total
 	ByApp   map[string]*Total
+	// last remembers each map's previous row: consecutive flows mostly
+	// share their protocol and application, and a map lookup per flow
+	// was a visible share of a summary run.
+	last [3]struct {
+		k string
+		t *Total
+	}
 }
 
 // Total is one summary row.
@@ -109,24 +116,29 @@ func NewSummary() *Summary {
 // Add counts one record.
 func (s *Summary) Add(r *Record) {
 	pk, by := r.C2SPackets+r.S2CPackets, r.C2SBytes+r.S2CBytes
-	add := func(m map[string]*Total, k string) {
-		t := m[k]
-		if t == nil {
-			t = &Total{}
-			m[k] = t
+	add := func(i int, m map[string]*Total, k string) {
+		l := &s.last[i]
+		t := l.t
+		if t == nil || l.k != k {
+			t = m[k]
+			if t == nil {
+				t = &Total{}
+				m[k] = t
+			}
+			l.k, l.t = k, t
 		}
 		t.Flows++
 		t.Packets += pk
 		t.Bytes += by
 	}
-	add(s.ByL4, L4Name(r.L4))
+	add(0, s.ByL4, L4Name(r.L4))
 	if r.Class != nil {
-		add(s.ByProto, r.Class.Meta.Proto.String())
+		add(1, s.ByProto, r.Class.Meta.Proto.String())
 		app := r.Class.App
 		if app == "" {
 			app = "(none)"
 		}
-		add(s.ByApp, app)
+		add(2, s.ByApp, app)
 	}
 }
 
