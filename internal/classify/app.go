@@ -119,7 +119,14 @@ func (c *Classifier) portFallback(r *Result, f *flow.Flow) {
 		if p, ok := portGuess(f.Key.Proto, f.ServerPort()); ok {
 			m.Proto = p
 			r.Confidence = ConfPortGuess
-			r.portGuess = true
+			r.portGuess = guessServerPort
+		} else if p, ok := portGuess(f.Key.Proto, f.ClientPort()); ok && !f.SawSYN {
+			// Without a SYN the "client" is only whoever the capture saw
+			// first: a capture that starts mid-connection often shows the
+			// server speaking first.
+			m.Proto = p
+			r.Confidence = ConfPortGuess
+			r.portGuess = guessFirstSender
 		}
 	}
 }

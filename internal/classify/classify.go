@@ -56,8 +56,17 @@ type Result struct {
 	appBy     appEvidence
 	learned   string // the DNS-learned name, for appByDNS
 	doh       bool   // TLS/QUIC renamed DoH
-	portGuess bool
+	portGuess portGuessed
 }
+
+// portGuessed says which end's port a port guess came from.
+type portGuessed uint8
+
+const (
+	guessNone        portGuessed = iota
+	guessServerPort              // the server's (the usual case)
+	guessFirstSender             // the first sender's, in a flow seen without its SYN
+)
 
 // appEvidence is how decideApp named the application.
 type appEvidence uint8
@@ -105,8 +114,11 @@ func (r *Result) AppendWhy(b []byte) []byte {
 	if r.doh {
 		b = append(sep(b, start), "DNS over HTTPS to a public resolver"...)
 	}
-	if r.portGuess {
+	switch r.portGuess {
+	case guessServerPort:
 		b = append(sep(b, start), "port guess"...)
+	case guessFirstSender:
+		b = append(sep(b, start), "port guess from the first sender's port (no SYN seen)"...)
 	}
 	return b
 }

@@ -14,8 +14,10 @@
 //   - ip-match: the server address is in an app's published prefixes. DTLS
 //     to an owner that runs call relays is named after its calling app
 //     (callRelays in app.go: Google's relays → googlemeet).
-//   - port-guess: no dissector matched; the protocol is guessed from a
-//     well-known port. Never reported as DPI.
+//   - port-guess: no dissector matched; the protocol is guessed from the
+//     server's well-known port, or, for a flow seen without its SYN (the
+//     capture began mid-connection), from the first sender's. Never
+//     reported as DPI.
 //   - unknown.
 //
 // The application is decided when dissection ends; with Config.EarlyApp

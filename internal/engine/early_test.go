@@ -160,3 +160,30 @@ func TestEngine_slowHandshakeDissected(t *testing.T) {
 		t.Fatalf("slow handshake classified as %+v", got)
 	}
 }
+
+// A flow seen without its SYN gets a port guess from either end (the
+// capture may start with the server speaking); one that began with a SYN
+// is guessed from its server's port only.
+func TestEngine_portGuessMidStream(t *testing.T) {
+	var got []string
+	eng, err := engine.New(engine.DefaultConfig(), newTestClassifier(t, true), func(e *engine.FlowEnd) {
+		got = append(got, fmt.Sprintf("%v %v %s", e.Class.Meta.Proto, e.Class.Confidence, e.Class.Why()))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sec = int64(time.Second)
+	t0 := int64(1_700_000_000) * sec
+	junk := []byte("\x17\x42\x99\x01 not any protocol \x00\x01\x02\x03")
+	eng.Packet(udpFrame(53, junk, t0))                   // 10.1.0.2:53 -> 10.2.0.1:40000: the server answers first
+	eng.Packet(tcpFrame(false, 0x02, 1, 0, nil, t0+sec)) // a SYN from port 80 makes port 40000 the server
+	eng.Packet(tcpFrame(true, 0x12, 9, 2, nil, t0+sec))
+	eng.Flush()
+	want := []string{
+		"DNS port-guess port guess from the first sender's port (no SYN seen)",
+		"Unknown unknown ",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -58,7 +58,6 @@ var usedSpecific = map[string]bool{}
 var specific = map[string]string{
 	"1kxun.pcap HTTP.Google":                          "Host google.open-js.com is not Google's; nDPI matched the substring \"google\". Weir is right.",
 	"1kxun.pcap HTTP host=qzonestyle.gtimg.cn":        "qzonestyle.gtimg.cn is Tencent's (QQ) static-content domain; nDPI names no application. Weir is more specific.",
-	"6in4tunnel.pcap IMAPS":                           "The capture holds only the server side of a TLS session already under way, with records spread over segments; Weir's mid-stream TLS check needs two back-to-back record headers and does not claim it. nDPI guesses IMAPS from port 993.",
 	"dns-invalid-chars.pcap DNS":                      "The query and the response carry different names; Weir reports the query's (what the client asked), nDPI the response's. Weir is right.",
 	"mullvad_wireguard.pcap WireGuard.Mullvad":        "nDPI names the VPN provider from its IP list; Weir ships no provider address lists.",
 	"openvpn.pcap OpenVPN.NordVPN":                    "nDPI names the VPN provider from its IP list; Weir ships no provider address lists.",
