@@ -98,7 +98,7 @@ var table = [...]entry{
 	{"spotify", onUDP, func(p *probes) dissect.Dissector { return &p.spotify }},
 	{"zoom", onUDP, func(p *probes) dissect.Dissector { return &p.zoom }},
 	{"discord", onUDP, func(p *probes) dissect.Dissector { return &p.discord }},
-	{"rtp", onUDP, func(p *probes) dissect.Dissector { return &p.rtp }},
+	{"rtp", onTCP | onUDP, func(p *probes) dissect.Dissector { return &p.rtp }}, // TCP: RFC 4571 framing
 }
 
 // Rows the classifier refers to by position (the STUN → DTLS upgrade);

@@ -187,3 +187,33 @@ func TestEngine_portGuessMidStream(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// RTP over TCP (RFC 4571: a 2-byte length before each packet) reaches the
+// RTP dissector: the table must offer it TCP flows.
+func TestEngine_rtpOverTCP(t *testing.T) {
+	var got *classify.Result
+	eng, err := engine.New(engine.DefaultConfig(), newTestClassifier(t, true), func(e *engine.FlowEnd) { r := *e.Class; got = &r })
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sec = int64(time.Second)
+	t0 := int64(1_700_000_000) * sec
+	eng.Packet(tcpFrame(true, 0x02, 100, 0, nil, t0))
+	eng.Packet(tcpFrame(false, 0x12, 500, 101, nil, t0))
+	seq := uint32(101)
+	for i := range 4 {
+		pkt := make([]byte, 2+12+160)
+		binary.BigEndian.PutUint16(pkt, 12+160)
+		rtp := pkt[2:]
+		rtp[0], rtp[1] = 0x80, 8 // version 2, PCMA
+		binary.BigEndian.PutUint16(rtp[2:], uint16(1000+i))
+		binary.BigEndian.PutUint32(rtp[4:], uint32(160*i))
+		binary.BigEndian.PutUint32(rtp[8:], 0x1234abcd)
+		eng.Packet(tcpFrame(true, 0x18, seq, 501, pkt, t0+int64(i+1)*sec/50))
+		seq += uint32(len(pkt))
+	}
+	eng.Flush()
+	if got == nil || got.Meta.Proto.String() != "RTP" || got.Confidence != classify.ConfDPI {
+		t.Fatalf("RTP over TCP classified as %+v", got)
+	}
+}

@@ -61,7 +61,6 @@ var specific = map[string]string{
 	"dns-invalid-chars.pcap DNS":                      "The query and the response carry different names; Weir reports the query's (what the client asked), nDPI the response's. Weir is right.",
 	"mullvad_wireguard.pcap WireGuard.Mullvad":        "nDPI names the VPN provider from its IP list; Weir ships no provider address lists.",
 	"openvpn.pcap OpenVPN.NordVPN":                    "nDPI names the VPN provider from its IP list; Weir ships no provider address lists.",
-	"rtp.pcapng RTP":                                  "RTP over TCP (RFC 4571 framing) is not recognised by Weir's RTP dissector, which is UDP-only.",
 	"ssh.pcap SSH":                                    "nDPI prints the first banner it saw in either direction; Weir compares its client banner, and in this capture the client's banner is the other one.",
 	"stun.pcap DTLS":                                  "A flow on Zoom's port 8801 with Zoom's own framing before DTLS; Weir's Zoom dissector does not claim it and DTLS never starts a datagram; Zoom's published prefixes name the application (zoom), not the protocol.",
 	"stun_wa_call.pcapng SRTP.WhatsAppCall":           "nDPI switches to SRTP after the STUN exchange; Weir keeps the STUN label (SRTP is not told apart from RTP without keys).",
