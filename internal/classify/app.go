@@ -241,4 +241,5 @@ var wellKnown = map[struct {
 	{17, 3478}: dissect.STUN, {6, 3478}: dissect.STUN, {17, 5060}: dissect.SIP, {6, 5060}: dissect.SIP,
 	{6, 6881}: dissect.BitTorrent, {17, 6881}: dissect.BitTorrent, {6, 5222}: dissect.WhatsApp,
 	{17, 17500}: dissect.Dropbox, {17, 57621}: dissect.Spotify,
+	{6, 5223}: dissect.TLS, // Apple push and legacy XMPP over TLS
 }

@@ -73,6 +73,14 @@ func (d *DTLSDissector) Feed(p *dissect.Packet, m *dissect.Meta) dissect.Status 
 		d.stun++
 		return d.status()
 	}
+	// RFC 7983 also puts RTP and RTCP (first byte 128..191) on that 5-tuple,
+	// between DTLS records once the handshake is done: on a flow that has
+	// shown STUN or DTLS records already, skip them within the same budget.
+	if len(b) > 0 && b[0] >= 128 && b[0] <= 191 && !d.identified &&
+		(d.stun > 0 || d.encrypted > 0) && d.stun < maxSTUNSkip {
+		d.stun++
+		return d.status()
+	}
 	// Validate every record header first so random datagrams cost nothing.
 	allEncrypted := true
 	for off := 0; off < len(b); {

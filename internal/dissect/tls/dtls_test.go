@@ -15,6 +15,10 @@ func TestDTLS(t *testing.T) {
 	f2 := dtlsRecord(hsClientHello, body[40:80], 40, n)
 	f3 := dtlsRecord(hsClientHello, body[80:], 80, n)
 	stun := []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	// An epoch-1 application-data record and an RTP packet, as WebRTC
+	// multiplexes them after the handshake (RFC 7983).
+	appData := append([]byte{23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 7, 0, 20}, make([]byte, 20)...)
+	rtp := append([]byte{0x90, 0x6f, 0x23, 0x60}, make([]byte, 40)...)
 	tests := []struct {
 		name   string
 		dgrams [][]byte
@@ -26,6 +30,8 @@ func TestDTLS(t *testing.T) {
 		{"fragments out of order", [][]byte{f3, f1, f1, f2}, dissect.Identified, "media.example"},
 		{"after stun", [][]byte{stun, stun, whole}, dissect.Identified, "media.example"},
 		{"missing fragment", [][]byte{f1, f3}, dissect.Continue, ""},
+		{"records between rtp after stun", [][]byte{stun, appData, rtp, rtp, appData}, dissect.Done, ""},
+		{"rtp without stun or dtls first", [][]byte{rtp, appData, appData}, dissect.NotMine, ""},
 		{"bad fragment offset", [][]byte{dtlsRecord(hsClientHello, body[:40], n, n)}, dissect.NotMine, ""},
 		{"tls version is not dtls", [][]byte{append([]byte{22, 3, 3}, whole[3:]...)}, dissect.NotMine, ""},
 	}

@@ -65,7 +65,6 @@ var specific = map[string]string{
 	"stun.pcap DTLS":                                  "A flow on Zoom's port 8801 with Zoom's own framing before DTLS; Weir's Zoom dissector does not claim it and DTLS never starts a datagram; Zoom's published prefixes name the application (zoom), not the protocol.",
 	"stun_wa_call.pcapng SRTP.WhatsAppCall":           "nDPI switches to SRTP after the STUN exchange; Weir keeps the STUN label (SRTP is not told apart from RTP without keys).",
 	"tls_1.3_unidirectional_server.pcapng TLS":        "Server side only, no SNI: Weir names the owner of the server address (google); nDPI the protocol only.",
-	"whatsapp_login_chat.pcap TLS weir=Unknown":       "Apple push (port 5223) seen from the server side mid-stream; Weir does not claim it.",
 	"windowsupdate_over_http.pcap HTTP.WindowsUpdate": "The Host header is a bare address; nDPI names Windows Update from the URL path or its IP list, Weir from host names only.",
 	"dtls.pcap DTLS":                                  "TURN relay at a Meta address: Weir names the owner of the address (facebook); nDPI the protocol only.",
 	"doh.pcapng TLS":                                  "TLS to 1.1.1.1:443 without SNI: Weir names it from the address (Cloudflare's public DoH resolver, app doh); nDPI the protocol only. Weir is more specific.",
