@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/weirnet/weir/internal/dissect"
 )
 
 // AppendJSON appends r as one JSON object (no trailing newline). Keys are
@@ -76,6 +78,9 @@ func (r *Record) AppendJSON(b []byte) []byte {
 			b = append(b, `,"ech":true`...)
 		}
 		b = appendStr(b, "cert_subject", m.TLS.CertSubject)
+		if m.TLS.HasCertSANs() {
+			b = appendCertSANs(b, &m.TLS)
+		}
 		if m.QUIC.Version != 0 {
 			b = appendStr(b, "quic_version", QUICVersionName(m.QUIC.Version))
 		}
@@ -92,6 +97,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 			b = appendUint(b, "http_status", uint64(m.HTTP.Status))
 		}
 		b = appendStr(b, "user_agent", m.HTTP.UserAgent)
+		b = appendStr(b, "http_server", m.HTTP.Server)
 		b = appendStr(b, "content_type", m.HTTP.ContentType)
 		b = appendStr(b, "client_name", m.ClientName)
 		b = appendStr(b, "ssh_client", m.SSH.ClientBanner)
@@ -100,6 +106,28 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	b = appendStr(b, "verdict", r.Verdict)
 	b = appendStr(b, "rule", r.Rule)
 	return append(b, '}')
+}
+
+// MaxCertSANs caps the cert_sans array: a certificate may name thousands.
+const MaxCertSANs = 16
+
+// appendCertSANs writes the first MaxCertSANs subject alternative names of
+// the server certificate as a "cert_sans" array, nothing when it names none.
+func appendCertSANs(b []byte, t *dissect.TLSInfo) []byte {
+	var buf [256]byte // a DNS name is at most 253 bytes; longer ones spill to the heap
+	name, i, ok := t.AppendCertSAN(buf[:0], 0)
+	if !ok {
+		return b
+	}
+	b = append(b, `,"cert_sans":[`...)
+	for n := 0; ok && n < MaxCertSANs; n++ {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = appendQuotedBytes(b, name)
+		name, i, ok = t.AppendCertSAN(name[:0], i)
+	}
+	return append(b, ']')
 }
 
 func appendAddrPort(b []byte, ap netip.AddrPort, l4 uint8) []byte {

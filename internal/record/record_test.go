@@ -1,13 +1,24 @@
 package record_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"fmt"
+	"math/big"
+	"net"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weirnet/weir/internal/classify"
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/tls"
 	"github.com/weirnet/weir/internal/record"
 )
 
@@ -53,6 +64,110 @@ func TestAppendJSON(t *testing.T) {
 	}
 	if h := m["host"].(string); !strings.HasPrefix(h, "evil\"\n\u2028\ufffd") {
 		t.Errorf("host round-trips as %q", h)
+	}
+}
+
+// certMessage returns a TLS 1.2 Certificate handshake message whose leaf
+// certificate, made by crypto/x509, names dnsNames and ips.
+func certMessage(t *testing.T, dnsNames []string, ips []net.IP) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "weir.test"},
+		DNSNames:     dnsNames,
+		IPAddresses:  ips,
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u24 := func(b []byte, n int) []byte { return append(b, byte(n>>16), byte(n>>8), byte(n)) }
+	hs := u24([]byte{11}, len(der)+6)        // handshake type certificate
+	hs = u24(hs, len(der)+3)                 // certificate_list
+	return append(u24(hs, len(der)), der...) // the leaf
+}
+
+// jsonOf formats r and parses the line back.
+func jsonOf(t *testing.T, r *record.Record) (string, map[string]any) {
+	t.Helper()
+	b := r.AppendJSON(nil)
+	if strings.ContainsAny(string(b), "\n\r") {
+		t.Fatalf("JSON line contains a line break: %s", b)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("invalid JSON %s: %v", b, err)
+	}
+	return string(b), m
+}
+
+// http_server and cert_sans carry the Server header and the certificate's
+// names, escaped, and are omitted when empty.
+func TestAppendJSONServerAndCertSANs(t *testing.T) {
+	r := sample()
+	if _, m := jsonOf(t, r); m["http_server"] != nil || m["cert_sans"] != nil {
+		t.Errorf("empty fields printed: http_server %v cert_sans %v", m["http_server"], m["cert_sans"])
+	}
+	r.Class.Meta.HTTP.Server = "nginx\"/1.25\x01\n\xff"
+	msg := certMessage(t, []string{"Www.Example.COM", "api.example.com", `we"ird\.example`, "del\x7f.example"},
+		[]net.IP{net.ParseIP("192.0.2.1"), net.ParseIP("2001:db8::1")})
+	if err := tls.ParseCertificate(msg, &r.Class.Meta); err != nil {
+		t.Fatal(err)
+	}
+	line, m := jsonOf(t, r)
+	if got, want := m["http_server"], "nginx\"/1.25\x01\n\ufffd"; got != want {
+		t.Errorf("http_server = %q, want %q", got, want)
+	}
+	for _, esc := range []string{`"http_server":"nginx\"/1.25\u0001\u000a\ufffd"`, `"we\"ird\\.example"`, `"del\u007f.example"`} {
+		if !strings.Contains(line, esc) {
+			t.Errorf("line lacks %s: %s", esc, line)
+		}
+	}
+	want := []any{"www.example.com", "api.example.com", `we"ird\.example`, "del\x7f.example", "192.0.2.1", "2001:db8::1"}
+	if got := m["cert_sans"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("cert_sans = %q, want %q", got, want)
+	}
+	if m["cert_subject"] != "weir.test" {
+		t.Errorf("cert_subject = %v", m["cert_subject"])
+	}
+}
+
+// A certificate with many names prints only the first MaxCertSANs.
+func TestAppendJSONCertSANsCapped(t *testing.T) {
+	var names []string
+	for i := range 3 * record.MaxCertSANs {
+		names = append(names, fmt.Sprintf("host%03d.example", i))
+	}
+	r := sample()
+	if err := tls.ParseCertificate(certMessage(t, names, []net.IP{net.ParseIP("192.0.2.1")}), &r.Class.Meta); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.Class.Meta.TLS.CertSANs()); n != len(names)+1 {
+		t.Fatalf("dissector kept %d names, want %d", n, len(names)+1)
+	}
+	_, m := jsonOf(t, r)
+	got, _ := m["cert_sans"].([]any)
+	if len(got) != record.MaxCertSANs {
+		t.Fatalf("cert_sans has %d names, want %d: %v", len(got), record.MaxCertSANs, got)
+	}
+	for i, g := range got {
+		if g != names[i] {
+			t.Errorf("cert_sans[%d] = %v, want %s", i, g, names[i])
+		}
+	}
+	// The record writer stays allocation-free with the names in (a Google
+	// QUIC version name is the one field that allocates).
+	r.Class.Meta.QUIC.Version = 0
+	r.Class.Meta.HTTP.Server = "nginx"
+	buf := r.AppendJSON(nil)
+	if n := testing.AllocsPerRun(100, func() { buf = r.AppendJSON(buf[:0]) }); n != 0 {
+		t.Errorf("AppendJSON allocates %v times", n)
 	}
 }
 
