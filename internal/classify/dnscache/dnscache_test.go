@@ -408,11 +408,12 @@ func FuzzOps(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 1, 1, 2, 0, 0, 9, 2, 2, 1, 1, 255})
 	f.Add([]byte("learn and look up a lot of things"))
 	f.Fuzz(func(t *testing.T, ops []byte) {
-		c := New(int(len(ops)%7) + 1)
+		// Sizes below and above firstEntries, so tables also grow.
+		c := New([]int{1, 3, 7, 70, 150}[len(ops)%5])
 		last := map[netip.Addr]string{}
 		now := t0
 		for i := 0; i+3 < len(ops); i += 4 {
-			a := netip.AddrFrom4([4]byte{192, 0, 2, ops[i+1] % 16})
+			a := netip.AddrFrom4([4]byte{192, 0, 2, ops[i+1]})
 			if ops[i+1]&0x80 != 0 {
 				a = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: ops[i+1] % 16})
 			}
