@@ -27,7 +27,7 @@ func sample() *record.Record {
 		L4: 6, Client: netip.MustParseAddrPort("[fd00::2]:40000"), Server: netip.MustParseAddrPort("10.0.0.1:443"),
 		VLAN: 7, First: 1_700_000_000_000_000_000, Last: 1_700_000_001_500_000_000,
 		C2SPackets: 3, C2SBytes: 300, S2CPackets: 2, S2CBytes: 2000,
-		Class: &classify.Result{App: "facebook", Category: "social", Host: "evil\"\n\u2028\xff.example", Confidence: classify.ConfDPI},
+		Class: &classify.Result{App: "facebook", Category: "social", Host: "evil\"\n\u2028\xff.example", Confidence: classify.ConfDPI, AppConf: classify.ConfDPI},
 	}
 	r.Class.Meta.Proto = dissect.TLS
 	r.Class.Meta.TLS.SetClientHello('t', 0x0303, true, &dissect.HelloLists{
@@ -177,10 +177,30 @@ func TestAppendText(t *testing.T) {
 	if strings.ContainsAny(line, "\n\xff") || !strings.Contains(line, `\x0a`) {
 		t.Errorf("text line not escaped: %q", line)
 	}
-	for _, want := range []string{"tcp [fd00::2]:40000 <-> 10.0.0.1:443", "[vlan 7]", "TLS/facebook", "[3 pkts/300 bytes <-> 2 pkts/2000 bytes]"} {
+	for _, want := range []string{"tcp [fd00::2]:40000 <-> 10.0.0.1:443", "[vlan 7]", "TLS/facebook", "[cat social]", "[3 pkts/300 bytes <-> 2 pkts/2000 bytes]"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("text line %q lacks %q", line, want)
 		}
+	}
+	r := sample()
+	r.Class.AppConf = classify.ConfIPMatch
+	if line = string(r.AppendText(nil)); !strings.Contains(line, " dpi; app ip-match]") {
+		t.Errorf("text line %q lacks the app's confidence", line)
+	}
+}
+
+// The reason may carry names from the wire: the text line keeps printable
+// UTF-8 in it and escapes control bytes, invalid UTF-8 and format
+// characters (a right-to-left override could disguise the line).
+func TestAppendTextWhyEscaped(t *testing.T) {
+	r := sample()
+	r.Class.Meta.Why = "TLS ClientHello SNI → evil\x1b[2J\xff\u202e.example"
+	line := string(r.AppendText(nil))
+	if strings.ContainsAny(line, "\x1b\u202e") || strings.Contains(line, "\xff") {
+		t.Errorf("text line %q carries raw control, invalid or format bytes", line)
+	}
+	if !strings.Contains(line, "[why TLS ClientHello SNI → evil\\x1b[2J\\xff\\xe2\\x80\\xae.example]") {
+		t.Errorf("text line %q: want the arrow kept and the other bytes escaped", line)
 	}
 }
 

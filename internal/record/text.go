@@ -6,12 +6,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // AppendText appends r as one human-readable line (no newline), shaped like
-// ndpiReader -v 2:
+// ndpiReader -v 2: protocol/app, host and confidence (the app's own when it
+// came from the address or a DNS answer), category, counters, duration and
+// the reason:
 //
-//	tcp 10.0.0.9:40000 <-> 10.0.0.1:443 [TLS facebook www.facebook.com dpi] [12 pkts/4.1 kB <-> 10 pkts/9.3 kB] [0.42 s]
+//	tcp 10.0.0.9:40000 <-> 10.0.0.1:443 [TLS/facebook www.facebook.com dpi] [cat social] [12 pkts/4100 bytes <-> 10 pkts/9300 bytes] [0.42 s] [why TLS ClientHello SNI; host www.facebook.com → facebook]
 func (r *Record) AppendText(b []byte) []byte {
 	b = append(b, L4Name(r.L4)...)
 	b = append(b, ' ')
@@ -40,7 +44,16 @@ func (r *Record) AppendText(b []byte) []byte {
 		}
 		b = append(b, ' ')
 		b = append(b, c.Confidence.String()...)
+		if c.App != "" && c.AppConf != c.Confidence {
+			b = append(b, "; app "...)
+			b = append(b, c.AppConf.String()...)
+		}
 		b = append(b, ']')
+		if c.Category != "" {
+			b = append(b, " [cat "...)
+			b = append(b, c.Category...)
+			b = append(b, ']')
+		}
 	}
 	b = append(b, " ["...)
 	b = strconv.AppendUint(b, r.C2SPackets, 10)
@@ -53,6 +66,14 @@ func (r *Record) AppendText(b []byte) []byte {
 	b = append(b, " bytes] ["...)
 	b = strconv.AppendFloat(b, float64(r.Last-r.First)/1e9, 'f', 2, 64)
 	b = append(b, " s]"...)
+	if c := r.Class; c != nil {
+		var buf [256]byte
+		if why := c.AppendWhy(buf[:0]); len(why) > 0 {
+			b = append(b, " [why "...)
+			b = appendReadable(b, why)
+			b = append(b, ']')
+		}
+	}
 	if r.Verdict != "" {
 		b = append(b, " [verdict "...)
 		b = append(b, r.Verdict...)
@@ -85,6 +106,25 @@ func appendPrintable(b []byte, s string) []byte {
 			continue
 		}
 		b = append(b, c)
+	}
+	return b
+}
+
+// appendReadable copies s, which may carry names from the wire, keeping
+// printable UTF-8 (the reasons use "→") and escaping every other byte, as
+// appendPrintable does, so a hostile name cannot drive the terminal.
+func appendReadable(b, s []byte) []byte {
+	for len(s) > 0 {
+		r, n := utf8.DecodeRune(s)
+		if s[0] >= 0x20 && s[0] < 0x7f || r != utf8.RuneError && r >= 0xa0 && unicode.IsPrint(r) {
+			b = append(b, s[:n]...)
+		} else {
+			for _, c := range s[:n] {
+				b = append(b, `\x`...)
+				b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+			}
+		}
+		s = s[n:]
 	}
 	return b
 }
