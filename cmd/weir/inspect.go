@@ -34,7 +34,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	var f inspectFlags
 	f.cfg = engine.DefaultConfig()
 	fs.BoolVar(&f.json, "json", false, "one JSON object per flow (JSON lines; keys in docs/records.md)")
-	fs.BoolVar(&f.summary, "summary", false, "print totals per L4 protocol, protocol and application instead of flows")
+	fs.BoolVar(&f.summary, "summary", false, "print totals per L4 protocol, protocol, application, category and confidence instead of flows")
 	fs.BoolVar(&f.stats, "stats", false, "print packet, flow, malformed and speed counters to stderr at the end")
 	fs.BoolVar(&f.quiet, "q", false, "print no flows (with --stats: measure only)")
 	fs.BoolVar(&f.noClassify, "no-classify", false, "track flows only: no dissectors, no application names")
@@ -217,6 +217,10 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 			b = record.AppendTable(b, "protocol", sum.ByProto)
 			b = append(b, '\n')
 			b = record.AppendTable(b, "application", sum.ByApp)
+			b = append(b, '\n')
+			b = record.AppendTable(b, "category", sum.ByCategory)
+			b = append(b, '\n')
+			b = record.AppendTable(b, "confidence", sum.ByConfidence)
 		}
 		out.Write(b)
 	}

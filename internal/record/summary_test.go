@@ -11,8 +11,14 @@ import (
 // remembers the previous row of each table).
 func TestSummaryAdd(t *testing.T) {
 	s := NewSummary()
+	category := map[string]string{"facebook": "social", "google": "search"}
 	add := func(l4 uint8, proto dissect.Proto, app string, pkts uint64) {
-		s.Add(&Record{L4: l4, C2SPackets: pkts, C2SBytes: 10 * pkts, Class: &classify.Result{Meta: dissect.Meta{Proto: proto}, App: app}})
+		conf := classify.ConfDPI
+		if app == "" {
+			conf = classify.ConfPortGuess
+		}
+		s.Add(&Record{L4: l4, C2SPackets: pkts, C2SBytes: 10 * pkts, Class: &classify.Result{
+			Meta: dissect.Meta{Proto: proto}, App: app, Category: category[app], Confidence: conf}})
 	}
 	add(6, dissect.TLS, "facebook", 1)
 	add(17, dissect.QUIC, "google", 2)
@@ -33,6 +39,16 @@ func TestSummaryAdd(t *testing.T) {
 	for k, w := range map[string]Total{"facebook": {3, 21, 210}, "google": {1, 2, 20}, "(none)": {1, 8, 80}} {
 		if got := s.ByApp[k]; got == nil || *got != w {
 			t.Errorf("ByApp[%s] = %v, want %v", k, got, w)
+		}
+	}
+	for k, w := range map[string]Total{"social": {3, 21, 210}, "search": {1, 2, 20}, "(none)": {1, 8, 80}} {
+		if got := s.ByCategory[k]; got == nil || *got != w {
+			t.Errorf("ByCategory[%s] = %v, want %v", k, got, w)
+		}
+	}
+	for k, w := range map[string]Total{"dpi": {4, 23, 230}, "port-guess": {1, 8, 80}} {
+		if got := s.ByConfidence[k]; got == nil || *got != w {
+			t.Errorf("ByConfidence[%s] = %v, want %v", k, got, w)
 		}
 	}
 }

@@ -131,13 +131,15 @@ func appendReadable(b, s []byte) []byte {
 
 // Summary totals records by L4 protocol, by protocol and by application.
 type Summary struct {
-	ByL4    map[string]*Total
-	ByProto map[string]*Total
-	ByApp   map[string]*Total
+	ByL4         map[string]*Total
+	ByProto      map[string]*Total
+	ByApp        map[string]*Total
+	ByCategory   map[string]*Total
+	ByConfidence map[string]*Total // how the protocol was decided: dpi, port-guess, unknown
 	// last remembers each map's previous row: consecutive flows mostly
 	// share their protocol and application, and a map lookup per flow
 	// was a visible share of a summary run.
-	last [3]struct {
+	last [5]struct {
 		k string
 		t *Total
 	}
@@ -150,7 +152,8 @@ type Total struct {
 
 // NewSummary returns an empty summary.
 func NewSummary() *Summary {
-	return &Summary{ByL4: map[string]*Total{}, ByProto: map[string]*Total{}, ByApp: map[string]*Total{}}
+	return &Summary{ByL4: map[string]*Total{}, ByProto: map[string]*Total{}, ByApp: map[string]*Total{},
+		ByCategory: map[string]*Total{}, ByConfidence: map[string]*Total{}}
 }
 
 // Add counts one record.
@@ -179,6 +182,12 @@ func (s *Summary) Add(r *Record) {
 			app = "(none)"
 		}
 		add(2, s.ByApp, app)
+		cat := r.Class.Category
+		if cat == "" {
+			cat = "(none)"
+		}
+		add(3, s.ByCategory, cat)
+		add(4, s.ByConfidence, r.Class.Confidence.String())
 	}
 }
 
