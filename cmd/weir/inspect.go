@@ -221,6 +221,8 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 			b = record.AppendTable(b, "category", sum.ByCategory)
 			b = append(b, '\n')
 			b = record.AppendTable(b, "confidence", sum.ByConfidence)
+			b = append(b, '\n')
+			b = record.AppendTable(b, "app confidence", sum.ByAppConf)
 		}
 		out.Write(b)
 	}

@@ -17,8 +17,12 @@ func TestSummaryAdd(t *testing.T) {
 		if app == "" {
 			conf = classify.ConfPortGuess
 		}
+		appConf := classify.ConfDPI
+		if app == "google" {
+			appConf = classify.ConfIPMatch
+		}
 		s.Add(&Record{L4: l4, C2SPackets: pkts, C2SBytes: 10 * pkts, Class: &classify.Result{
-			Meta: dissect.Meta{Proto: proto}, App: app, Category: category[app], Confidence: conf}})
+			Meta: dissect.Meta{Proto: proto}, App: app, Category: category[app], Confidence: conf, AppConf: appConf}})
 	}
 	add(6, dissect.TLS, "facebook", 1)
 	add(17, dissect.QUIC, "google", 2)
@@ -45,6 +49,9 @@ func TestSummaryAdd(t *testing.T) {
 		if got := s.ByCategory[k]; got == nil || *got != w {
 			t.Errorf("ByCategory[%s] = %v, want %v", k, got, w)
 		}
+	}
+	if got := s.ByAppConf["ip-match"]; got == nil || *got != (Total{1, 2, 20}) || len(s.ByAppConf) != 2 {
+		t.Errorf("ByAppConf = %v, want google's flow by ip-match and facebook's by dpi", s.ByAppConf)
 	}
 	for k, w := range map[string]Total{"dpi": {4, 23, 230}, "port-guess": {1, 8, 80}} {
 		if got := s.ByConfidence[k]; got == nil || *got != w {

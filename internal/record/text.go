@@ -136,10 +136,11 @@ type Summary struct {
 	ByApp        map[string]*Total
 	ByCategory   map[string]*Total
 	ByConfidence map[string]*Total // how the protocol was decided: dpi, port-guess, unknown
+	ByAppConf    map[string]*Total // how the app was named (flows with an app): dpi, dns-cache, ip-match
 	// last remembers each map's previous row: consecutive flows mostly
 	// share their protocol and application, and a map lookup per flow
 	// was a visible share of a summary run.
-	last [5]struct {
+	last [6]struct {
 		k string
 		t *Total
 	}
@@ -153,7 +154,7 @@ type Total struct {
 // NewSummary returns an empty summary.
 func NewSummary() *Summary {
 	return &Summary{ByL4: map[string]*Total{}, ByProto: map[string]*Total{}, ByApp: map[string]*Total{},
-		ByCategory: map[string]*Total{}, ByConfidence: map[string]*Total{}}
+		ByCategory: map[string]*Total{}, ByConfidence: map[string]*Total{}, ByAppConf: map[string]*Total{}}
 }
 
 // Add counts one record.
@@ -188,6 +189,9 @@ func (s *Summary) Add(r *Record) {
 		}
 		add(3, s.ByCategory, cat)
 		add(4, s.ByConfidence, r.Class.Confidence.String())
+		if r.Class.App != "" {
+			add(5, s.ByAppConf, r.Class.AppConf.String())
+		}
 	}
 }
 
