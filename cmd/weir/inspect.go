@@ -64,6 +64,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	f.cfg.Classify = !f.noClassify
+	batchGC()
 	return inspect(fs.Args(), &f, stdout, stderr)
 }
 
