@@ -10,7 +10,7 @@ import (
 )
 
 // Batch pacing of the garbage collector for a run over captures (weir
-// inspect). Its live heap is small (flow table and classifier state: ~3 MB
+// inspect, weir policy test). Its live heap is small (flow table and classifier state: ~3 MB
 // on the bench capture) next to what classification allocates and drops per
 // flow (QUIC's AES-GCM state, hello lists, names: ~10 MB over the bench
 // capture). With the default GOGC of 100 the collector ran every few MB, 5-7

@@ -34,6 +34,7 @@ The language is documented in docs/policy.md.`)
 	case "show":
 		return policyShow(args[1:], stdout, stderr)
 	case "test":
+		batchGC() // a run over captures, as inspect
 		return policyTest(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "weir policy: unknown subcommand %q (check, show, test)\n", args[0])
