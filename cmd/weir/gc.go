@@ -42,7 +42,9 @@ var (
 )
 
 // gcSentinel is garbage from birth: its finalizer runs after the cycle that
-// found it, and re-arms a new one, so the tuner runs once per GC cycle.
+// found it, and re-arms a new one, so the tuner runs once per GC cycle. It is
+// 16 bytes so the tiny allocator (below 16 bytes, pointer-free) does not
+// share its block with other objects, which could keep it alive.
 type gcSentinel struct{ _ [16]byte }
 
 func armGCTuner() {
