@@ -113,6 +113,23 @@ func TestEngine_timeJump(t *testing.T) {
 	}
 }
 
+const (
+	testSec = int64(time.Second)
+	testT0  = 1_700_000_000 * testSec
+)
+
+// lastResultEngine is an engine with the test classifier and a copy of the
+// result of the flow that ended last.
+func lastResultEngine(t *testing.T) (*engine.Engine, *classify.Result) {
+	t.Helper()
+	got := new(classify.Result)
+	eng, err := engine.New(engine.DefaultConfig(), newTestClassifier(t, true), func(e *engine.FlowEnd) { *got = *e.Class })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng, got
+}
+
 // tcpFrame is an Ethernet/IPv4/TCP frame between 10.1.0.2:40000 and
 // 10.2.0.1:80 (toServer picks the direction) with payload.
 func tcpFrame(toServer bool, flags byte, seq, ack uint32, payload []byte, ts int64) *capture.Packet {
@@ -142,13 +159,8 @@ func tcpFrame(toServer bool, flags byte, seq, ack uint32, payload []byte, ts int
 // A handshake that takes longer than DissectTimeout (SYN retries on a lossy
 // path) must still be dissected: the timeout runs from the first payload.
 func TestEngine_slowHandshakeDissected(t *testing.T) {
-	var got *classify.Result
-	eng, err := engine.New(engine.DefaultConfig(), newTestClassifier(t, true), func(e *engine.FlowEnd) { r := *e.Class; got = &r })
-	if err != nil {
-		t.Fatal(err)
-	}
-	const sec = int64(time.Second)
-	t0 := int64(1_700_000_000) * sec
+	eng, got := lastResultEngine(t)
+	const sec, t0 = testSec, testT0
 	eng.Packet(tcpFrame(true, 0x02, 100, 0, nil, t0))          // SYN
 	eng.Packet(tcpFrame(true, 0x02, 100, 0, nil, t0+3*sec))    // SYN again
 	eng.Packet(tcpFrame(false, 0x12, 500, 101, nil, t0+9*sec)) // SYN-ACK
@@ -156,7 +168,7 @@ func TestEngine_slowHandshakeDissected(t *testing.T) {
 	eng.Packet(tcpFrame(true, 0x18, 101, 501, []byte("GET / HTTP/1.1\r\nHost: slow.example\r\nUser-Agent: t\r\n\r\n"), t0+16*sec))
 	eng.Packet(tcpFrame(false, 0x18, 501, 160, []byte("HTTP/1.1 204 No Content\r\n\r\n"), t0+17*sec))
 	eng.Flush()
-	if got == nil || got.Meta.Proto.String() != "HTTP" || got.Host != "slow.example" || got.Confidence != classify.ConfDPI {
+	if got.Meta.Proto.String() != "HTTP" || got.Host != "slow.example" || got.Confidence != classify.ConfDPI {
 		t.Fatalf("slow handshake classified as %+v", got)
 	}
 }
@@ -172,8 +184,7 @@ func TestEngine_portGuessMidStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const sec = int64(time.Second)
-	t0 := int64(1_700_000_000) * sec
+	const sec, t0 = testSec, testT0
 	junk := []byte("\x17\x42\x99\x01 not any protocol \x00\x01\x02\x03")
 	eng.Packet(udpFrame(53, junk, t0))                   // 10.1.0.2:53 -> 10.2.0.1:40000: the server answers first
 	eng.Packet(tcpFrame(false, 0x02, 1, 0, nil, t0+sec)) // a SYN from port 80 makes port 40000 the server
@@ -191,13 +202,8 @@ func TestEngine_portGuessMidStream(t *testing.T) {
 // RTP over TCP (RFC 4571: a 2-byte length before each packet) reaches the
 // RTP dissector: the table must offer it TCP flows.
 func TestEngine_rtpOverTCP(t *testing.T) {
-	var got *classify.Result
-	eng, err := engine.New(engine.DefaultConfig(), newTestClassifier(t, true), func(e *engine.FlowEnd) { r := *e.Class; got = &r })
-	if err != nil {
-		t.Fatal(err)
-	}
-	const sec = int64(time.Second)
-	t0 := int64(1_700_000_000) * sec
+	eng, got := lastResultEngine(t)
+	const sec, t0 = testSec, testT0
 	eng.Packet(tcpFrame(true, 0x02, 100, 0, nil, t0))
 	eng.Packet(tcpFrame(false, 0x12, 500, 101, nil, t0))
 	seq := uint32(101)
@@ -213,7 +219,7 @@ func TestEngine_rtpOverTCP(t *testing.T) {
 		seq += uint32(len(pkt))
 	}
 	eng.Flush()
-	if got == nil || got.Meta.Proto.String() != "RTP" || got.Confidence != classify.ConfDPI {
+	if got.Meta.Proto.String() != "RTP" || got.Confidence != classify.ConfDPI {
 		t.Fatalf("RTP over TCP classified as %+v", got)
 	}
 }

@@ -1,23 +1,17 @@
 package record_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net"
 	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/weirnet/weir/internal/classify"
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 	"github.com/weirnet/weir/internal/dissect/tls"
 	"github.com/weirnet/weir/internal/record"
 )
@@ -71,22 +65,7 @@ func TestAppendJSON(t *testing.T) {
 // certificate, made by crypto/x509, names dnsNames and ips.
 func certMessage(t *testing.T, dnsNames []string, ips []net.IP) []byte {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "weir.test"},
-		DNSNames:     dnsNames,
-		IPAddresses:  ips,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	der, _ := dissecttest.SelfSigned(t, dnsNames, ips)
 	u24 := func(b []byte, n int) []byte { return append(b, byte(n>>16), byte(n>>8), byte(n)) }
 	hs := u24([]byte{11}, len(der)+6)        // handshake type certificate
 	hs = u24(hs, len(der)+3)                 // certificate_list

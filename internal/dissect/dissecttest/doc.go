@@ -19,8 +19,9 @@
 // identification sticks).
 //
 // Unit checks: [RandomPayloads] (false-positive rate on seeded random
-// bytes), [NoAllocsReject] and [NoAllocs] (allocation-free paths), and
-// [Run] with [Step] for table tests that feed a short packet sequence.
+// bytes), [NoAllocsReject] and [NoAllocs] (allocation-free paths),
+// [Run] with [Step] for table tests that feed a short packet sequence, and
+// [SelfSigned] for a throwaway certificate.
 //
 // Ownership: every Packet.Payload in a [Flow] is a private copy, so tests
 // may keep and feed it any number of times. Nothing here is safe for

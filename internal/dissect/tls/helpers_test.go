@@ -2,19 +2,13 @@ package tls
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	gotls "crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 )
 
 // recConn records what is written through it.
@@ -39,22 +33,7 @@ var (
 // selfSigned returns a throwaway ECDSA certificate for "weir.test".
 func selfSigned(t testing.TB) gotls.Certificate {
 	certOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(1),
-			Subject:      pkix.Name{CommonName: "weir.test"},
-			Issuer:       pkix.Name{CommonName: "weir.test"},
-			DNSNames:     []string{"weir.test", "www.weir.test"},
-			NotBefore:    time.Now().Add(-time.Hour),
-			NotAfter:     time.Now().Add(time.Hour),
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			t.Fatal(err)
-		}
+		der, key := dissecttest.SelfSigned(t, []string{"weir.test", "www.weir.test"}, nil)
 		testCert = gotls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 	})
 	return testCert
