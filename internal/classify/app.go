@@ -115,19 +115,20 @@ func markDoH(r *Result) {
 // dissector recognised the flow; the guess is marked port-guess.
 func (c *Classifier) portFallback(r *Result, f *flow.Flow) {
 	m := &r.Meta
-	if m.Proto == dissect.Unknown && r.Confidence == ConfUnknown {
-		if p, ok := portGuess(f.Key.Proto, f.ServerPort()); ok {
-			m.Proto = p
-			r.Confidence = ConfPortGuess
-			r.portGuess = guessServerPort
-		} else if p, ok := portGuess(f.Key.Proto, f.ClientPort()); ok && !f.SawSYN {
-			// Without a SYN the "client" is only whoever the capture saw
-			// first: a capture that starts mid-connection often shows the
-			// server speaking first.
-			m.Proto = p
-			r.Confidence = ConfPortGuess
-			r.portGuess = guessFirstSender
-		}
+	if m.Proto != dissect.Unknown || r.Confidence != ConfUnknown {
+		return
+	}
+	p, ok := portGuess(f.Key.Proto, f.ServerPort())
+	how := guessServerPort
+	if !ok && !f.SawSYN {
+		// Without a SYN the "client" is only whoever the capture saw
+		// first: a capture that starts mid-connection often shows the
+		// server speaking first.
+		p, ok = portGuess(f.Key.Proto, f.ClientPort())
+		how = guessFirstSender
+	}
+	if ok {
+		m.Proto, r.Confidence, r.portGuess = p, ConfPortGuess, how
 	}
 }
 
