@@ -450,6 +450,9 @@ func (c *Classifier) upgrade(s *state) bool {
 // finish stops dissection and decides the application.
 func (c *Classifier) finish(s *state, f *flow.Flow) {
 	s.phase = phaseDone
+	if f != nil {
+		f.Settled = true
+	}
 	c.putProbes(s)
 	if s.res.Final {
 		return

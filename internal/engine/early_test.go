@@ -223,3 +223,41 @@ func TestEngine_rtpOverTCP(t *testing.T) {
 		t.Fatalf("RTP over TCP classified as %+v", got)
 	}
 }
+
+// Once the classifier has settled a flow, the engine stops offering it the
+// flow's packets; a later flow on the same table slot starts unsettled and
+// is dissected again.
+func TestEngine_settledFlows(t *testing.T) {
+	eng, got := lastResultEngine(t)
+	const sec, t0 = testSec, testT0
+	http := func(host string, ts int64) *engine.Seen {
+		eng.Packet(tcpFrame(true, 0x02, 100, 0, nil, ts))
+		eng.Packet(tcpFrame(false, 0x12, 500, 101, nil, ts))
+		s := eng.Process(tcpFrame(true, 0x18, 101, 501, []byte("GET / HTTP/1.1\r\nHost: "+host+"\r\n\r\n"), ts+sec/10))
+		if s == nil || s.Flow.Settled {
+			t.Fatalf("%s: settled before the response", host)
+		}
+		s = eng.Process(tcpFrame(false, 0x18, 501, 160, []byte("HTTP/1.1 204 No Content\r\n\r\n"), ts+sec/5))
+		if s == nil || !s.Flow.Settled || !s.Class.Final {
+			t.Fatalf("%s: not settled after the response", host)
+		}
+		return s
+	}
+	first := http("one.example", t0)
+	firstID := first.ID
+	eng.Packet(tcpFrame(true, 0x11, 160, 530, nil, t0+sec)) // FIN both ways
+	eng.Packet(tcpFrame(false, 0x11, 530, 161, nil, t0+sec))
+	eng.Packet(tcpFrame(true, 0x10, 161, 531, nil, t0+sec))
+	eng.Expire(t0 + 10*time.Minute.Nanoseconds())
+	if got.Host != "one.example" {
+		t.Fatalf("first flow ended as %+v", got)
+	}
+	second := http("two.example", t0+11*time.Minute.Nanoseconds())
+	if second.ID != firstID {
+		t.Fatalf("second flow got ID %d, want the reused %d", second.ID, firstID)
+	}
+	eng.Flush()
+	if got.Host != "two.example" {
+		t.Fatalf("second flow on a reused slot classified as %+v", got)
+	}
+}

@@ -126,7 +126,9 @@ func (e *Engine) Process(pkt *capture.Packet) *Seen {
 	f := e.table.Flow(id)
 	e.seen = Seen{ID: id, Flow: f, Dir: dir, Created: created, Parsed: p}
 	if e.cls != nil {
-		e.cls.Packet(id, f, created, dir, p, ts)
+		if !f.Settled {
+			e.cls.Packet(id, f, created, dir, p, ts)
+		}
 		e.seen.Class = e.cls.Result(id)
 	}
 	return &e.seen

@@ -48,7 +48,10 @@ type Flow struct {
 	ClientIsLo bool
 	// SawSYN: the initiator was chosen by a SYN, not by the first packet.
 	SawSYN bool
-	class  class
+	// Settled: the classifier needs none of this flow's further packets,
+	// so the engine stops offering them (set by internal/classify).
+	Settled bool
+	class   class
 
 	next             ID // hash chain
 	lruPrev, lruNext ID
