@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -120,6 +121,44 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 	sum := record.NewSummary()
 	var rec record.Record
 	var line []byte
+	// write is what happens to a record after the packet path is done with
+	// it: sinks, dry-run events, the output line.
+	write := func(rec *record.Record) {
+		if st != nil && rec.Verdict != "" && rec.Verdict != policy.Allow.String() {
+			// What weir run would have done: an event marked dry-run,
+			// so the dashboard of a capture shows the policy's reach.
+			ev := record.Event{Time: time.Unix(0, rec.First), L4: rec.L4, Client: rec.Client.String(),
+				Server: rec.Server.String(), Rule: rec.Rule, Action: rec.Verdict, Notice: "dry-run"}
+			if c := rec.Class; c != nil {
+				ev.Protocol, ev.App, ev.Host = c.Meta.Proto.String(), c.App, c.Host
+			}
+			st.EventSink().Event(&ev)
+		}
+		for _, s := range sinks {
+			s.Write(rec)
+		}
+		if f.summary || f.quiet {
+			return
+		}
+		if f.json {
+			line = rec.AppendJSON(line[:0])
+		} else {
+			line = rec.AppendText(line[:0])
+		}
+		line = append(line, '\n')
+		out.Write(line)
+	}
+	// With lines or sinks to write and a second CPU, writing runs on its
+	// own goroutine.
+	var queue *recordQueue
+	if (len(sinks) > 0 || !(f.summary || f.quiet)) && runtime.GOMAXPROCS(0) > 1 {
+		queue = newRecordQueue(write)
+		defer func() {
+			if queue != nil {
+				queue.close()
+			}
+		}()
+	}
 	eng, err := engine.New(f.cfg, cls, func(e *engine.FlowEnd) {
 		rec.FromFlow(e.Flow, e.Class, e.Reason)
 		if pol != nil {
@@ -130,34 +169,15 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 			if why.Rule < 0 {
 				rec.Rule = "default"
 			}
-			if st != nil && v != policy.Allow {
-				// What weir run would have done: an event marked dry-run,
-				// so the dashboard of a capture shows the policy's reach.
-				ev := record.Event{Time: time.Unix(0, e.Flow.First()), L4: rec.L4, Client: rec.Client.String(),
-					Server: rec.Server.String(), Rule: rec.Rule, Action: rec.Verdict, Notice: "dry-run"}
-				if c := e.Class; c != nil {
-					ev.Protocol, ev.App, ev.Host = c.Meta.Proto.String(), c.App, c.Host
-				}
-				st.EventSink().Event(&ev)
-			}
-		}
-		for _, s := range sinks {
-			s.Write(&rec)
 		}
 		if f.summary {
 			sum.Add(&rec)
-			return
 		}
-		if f.quiet {
-			return
-		}
-		if f.json {
-			line = rec.AppendJSON(line[:0])
+		if queue != nil {
+			queue.add(&rec)
 		} else {
-			line = rec.AppendText(line[:0])
+			write(&rec)
 		}
-		line = append(line, '\n')
-		out.Write(line)
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "weir inspect: %v\n", err)
@@ -208,6 +228,10 @@ func inspect(files []string, f *inspectFlags, stdout, stderr io.Writer) int {
 		}
 	}
 	eng.Flush()
+	if queue != nil {
+		queue.close()
+		queue = nil
+	}
 	elapsed := time.Since(start)
 
 	if f.summary {
