@@ -248,6 +248,10 @@ func New(cfg Config, apps Apps) *Classifier {
 // Stats returns the counters.
 func (c *Classifier) Stats() Stats { return c.stats }
 
+// Dissecting is how many flows hold dissector state now (at most
+// MaxDissecting).
+func (c *Classifier) Dissecting() int { return c.out }
+
 type pendingFlow struct {
 	id       flow.ID
 	gen      uint32

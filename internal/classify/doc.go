@@ -29,6 +29,7 @@
 // table. Dissector state comes from a bounded free list at the flow's first
 // payload packet (when its DissectTimeout starts) and goes back as soon as
 // the flow is classified or its packet budget is spent, so a long-lived flow
-// costs only its Result and a flow without payload never holds any. Not
-// safe for concurrent use.
+// costs only its Result and a flow without payload never holds any. When it
+// is done with a flow it sets flow.Flow.Settled, and the engine stops
+// offering it that flow's packets. Not safe for concurrent use.
 package classify

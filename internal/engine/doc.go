@@ -3,6 +3,9 @@
 // classified (internal/classify); when a flow ends the engine hands it to the
 // caller's OnFlowEnd.
 //
+// Packets of a flow the classifier has settled (flow.Flow.Settled) skip it.
+// FuzzEngine feeds hostile packet sequences through all of it.
+//
 // Expiry runs every Config.ExpireEvery of packet time, and at once when
 // packet time jumps back further than the flow table's ClockJump.
 //
