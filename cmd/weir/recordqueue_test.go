@@ -132,3 +132,22 @@ func manyFlows(t *testing.T, n int) []byte {
 	}
 	return buf.Bytes()
 }
+
+// Queueing a record allocates nothing once the batches exist.
+func TestRecordQueue_noAllocs(t *testing.T) {
+	q := newRecordQueue(func(*record.Record) {})
+	defer q.close()
+	res := classify.Result{Host: "h.example"}
+	rec := record.Record{C2SPackets: 1, Class: &res, End: flow.EndIdle}
+	for range 4 * recordBatchLen { // every batch has gone round once
+		q.add(&rec)
+	}
+	// Whole rounds of batches, so one allocation per batch would show.
+	if n := testing.AllocsPerRun(10, func() {
+		for range 4 * recordBatchLen {
+			q.add(&rec)
+		}
+	}); n != 0 {
+		t.Fatalf("%.0f allocations per %d records", n, 4*recordBatchLen)
+	}
+}
