@@ -1,37 +1,22 @@
 package classify_test
 
 import (
-	"io"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 
-	"github.com/weirnet/weir/internal/capture"
 	"github.com/weirnet/weir/internal/classify"
 	"github.com/weirnet/weir/internal/classify/catalog"
 	"github.com/weirnet/weir/internal/decode"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 	"github.com/weirnet/weir/internal/flow"
 )
 
 // demoPayloads returns the TCP/UDP payloads of the repository's demo capture.
 func demoPayloads(t *testing.T) [][]byte {
-	src, err := capture.Open(filepath.Join("..", "..", "testdata", "demo.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dec, _ := decode.New(decode.DefaultConfig())
-	var p capture.Packet
-	var d decode.Parsed
 	var out [][]byte
-	for {
-		if err := src.Next(&p); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if dec.Decode(p.LinkType, p.Data, p.WireLen, p.TS, &d) == decode.OK && len(d.Payload) > 0 {
-			out = append(out, append([]byte(nil), d.Payload...))
+	for _, f := range dissecttest.Demo(t) {
+		for _, p := range f.Packets {
+			out = append(out, p.Payload)
 		}
 	}
 	return out

@@ -2,14 +2,13 @@ package engine_test
 
 import (
 	"encoding/binary"
-	"io"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/weirnet/weir/internal/capture"
-	"github.com/weirnet/weir/internal/decode"
+	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/dissecttest"
 	"github.com/weirnet/weir/internal/engine"
 )
 
@@ -79,42 +78,27 @@ func fuzzFrame(udp, fromServer bool, sport, cport uint16, flags byte, payload []
 	return &capture.Packet{Data: b, WireLen: len(b), TS: ts, LinkType: capture.LinkEthernet}
 }
 
-// fuzzSeed encodes the demo capture's payloads as fuzz records, each on the
-// fuzz port nearest its own.
+// fuzzSeed encodes the demo capture's payload packets as fuzz records, flow
+// after flow, each on the fuzz port nearest its server's.
 func fuzzSeed(t testing.TB, limit int) []byte {
-	src, err := capture.Open(filepath.Join("..", "..", "testdata", "demo.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dec, _ := decode.New(decode.DefaultConfig())
-	var p capture.Packet
-	var d decode.Parsed
 	var seed []byte
-	for n := 0; n < limit; {
-		if err := src.Next(&p); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if dec.Decode(p.LinkType, p.Data, p.WireLen, p.TS, &d) != decode.OK || (d.Proto != 6 && d.Proto != 17) {
-			continue
-		}
-		sel := byte(0)
-		if d.Proto == 17 {
-			sel |= 1
-		}
-		port := slices.Index(fuzzPorts[:], d.DstPort)
-		if port < 0 {
-			if port = slices.Index(fuzzPorts[:], d.SrcPort); port >= 0 {
+	n := 0
+	for _, f := range dissecttest.Demo(t) {
+		for _, p := range f.Packets {
+			if n++; n > limit {
+				return seed
+			}
+			sel := byte(max(slices.Index(fuzzPorts[:], p.ServerPort), 0)) << 3
+			if f.L4 == 17 {
+				sel |= 1
+			}
+			if p.Dir == dissect.ToClient {
 				sel |= 2
 			}
+			pay := p.Payload[:min(len(p.Payload), 255)]
+			seed = append(seed, sel, p.TCPFlags, byte(p.ClientPort), byte(len(pay)))
+			seed = append(seed, pay...)
 		}
-		sel |= byte(max(port, 0)) << 3
-		pay := d.Payload[:min(len(d.Payload), 255)]
-		seed = append(seed, sel, d.TCPFlags, byte(d.SrcPort), byte(len(pay)))
-		seed = append(seed, pay...)
-		n++
 	}
 	return seed
 }

@@ -25,25 +25,46 @@ const skipMsg = "nDPI corpus not found at ../shared/corpus/ndpi"
 // skips the test when the corpus is not there.
 func CorpusDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
+	root, ok := repoRoot()
+	if !ok {
 		t.Skip(skipMsg)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip(skipMsg)
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus", "ndpi")
+	c := filepath.Join(root, "..", "shared", "corpus", "ndpi")
 	if _, err := os.Stat(filepath.Join(c, "pcap")); err != nil {
 		t.Skip(skipMsg)
 	}
 	return c
+}
+
+// repoRoot is the nearest directory above the working directory that holds
+// go.mod.
+func repoRoot() (string, bool) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", false
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
+}
+
+// Demo returns the TCP and UDP flows of the repository's own capture,
+// testdata/demo.pcap (made by real clients in network namespaces), with
+// their payload packets, in order of first packet.
+func Demo(t testing.TB) []*Flow {
+	t.Helper()
+	root, ok := repoRoot()
+	if !ok {
+		t.Fatal("dissecttest: no go.mod above the working directory")
+	}
+	return readFlows(t, filepath.Join(root, "testdata", "demo.pcap"), false)
 }
 
 // Capture is one corpus file: its TCP/UDP flows and nDPI's flow lines.

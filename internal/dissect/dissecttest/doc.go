@@ -14,6 +14,9 @@
 // corpus is absent the test is skipped with
 // "nDPI corpus not found at ../shared/corpus/ndpi".
 //
+// [Demo] reads the repository's own testdata/demo.pcap the same way (no
+// nDPI lines), for tests that must run without the corpus.
+//
 // [Feed] drives one dissector over a flow the way classify does (at most
 // [MaxPayloadPackets] payload packets, stop at Done or NotMine, an
 // identification sticks).
