@@ -260,6 +260,11 @@ func recordInfo(msg []byte, off int, h header, info *dissect.DNSInfo, nb *[maxTe
 				owner := internName(nb[:n], info) // before answer() reuses nb
 				if a, ok := answer(msg, rd, end, typ, nb); ok {
 					a.Name, a.Type, a.TTL = owner, typ, ttl
+					if info.Answers == nil {
+						// One allocation for the answers to come, not
+						// one per doubling.
+						info.Answers = make([]dissect.DNSAnswer, 0, min(int(h.an)-i, maxAnswers))
+					}
 					info.Answers = append(info.Answers, a)
 				}
 			}

@@ -85,7 +85,14 @@ type segment struct {
 func (d *Dissector) Reset() {
 	d.dir[0].release()
 	d.dir[1].release()
+	// The stash indexes keep their arrays, emptied: the engine pools
+	// dissectors, and growing them anew was the allocation a reordered
+	// flow made most often.
+	p0, p1 := d.dir[0].pend, d.dir[1].pend
+	clear(p0)
+	clear(p1)
 	*d = Dissector{}
+	d.dir[0].pend, d.dir[1].pend = p0[:0], p1[:0]
 }
 
 // bufPool recycles the buffers that assemble records and handshake

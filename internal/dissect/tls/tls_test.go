@@ -168,9 +168,12 @@ func TestDissectorGo(t *testing.T) {
 		{"client only", segments(0, 1000, ch13, 10), dissect.Identified, false},
 		{"server only", segments(1, 5000, srv13), dissect.Done, false},
 	}
+	// One dissector for every case, reset in between, as the classifier
+	// pools them: nothing of a reordered flow may reach the next one.
+	var d Dissector
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var d Dissector
+			d.Reset()
 			var m dissect.Meta
 			st := feedAll(&d, &m, tc.pkts)
 			if st != tc.want {
@@ -299,4 +302,29 @@ func ExampleParseClientHello() {
 	}
 	fmt.Println(m.Host, m.TLS.ALPN(), m.TLS.CipherSuites(), m.TLS.JA4())
 	// Output: example.com [h2 http/1.1] 2 t12d0202h2_62ed6f6ca7ad_000000000000
+}
+
+// A dissector reset while segments wait for a hole that never filled
+// starts the next flow clean, keeping only the stash index's array: the
+// classifier pools dissectors.
+func TestResetAfterHole(t *testing.T) {
+	cli, srv := goHandshake(t, 0x0303)
+	ch := cli[:5+(int(cli[3])<<8|int(cli[4]))]
+	third := len(ch) / 3
+	var d Dissector
+	var m dissect.Meta
+	p := segments(0, 1000, ch, third, 2*third)
+	feedAll(&d, &m, []dissect.Packet{p[1], p[2]}) // the first segment never comes
+	if len(d.dir[0].pend) == 0 {
+		t.Fatal("no segment waiting for the hole")
+	}
+	d.Reset()
+	if s := &d.dir[0]; len(s.pend) != 0 || cap(s.pend) == 0 {
+		t.Fatalf("after Reset: %d segments waiting, index capacity %d; want none and the array kept", len(s.pend), cap(s.pend))
+	}
+	m = dissect.Meta{}
+	st := feedAll(&d, &m, append(segments(0, 1000, ch, third, 2*third), segments(1, 5000, srv)...))
+	if st != dissect.Done || m.Host != "weir.test" || m.TLS.CertSubject != "weir.test" {
+		t.Fatalf("after Reset: status %v host %q cert %q", st, m.Host, m.TLS.CertSubject)
+	}
 }
