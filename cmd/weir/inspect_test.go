@@ -34,17 +34,21 @@ func tcpFrame(src, dst [4]byte, sp, dp uint16, flags byte, payload []byte) []byt
 
 // writeCapture writes a small two-flow capture and returns its bytes.
 func writeCapture(t *testing.T) []byte {
-	var buf bytes.Buffer
-	w := capture.NewPcapWriter(&buf, capture.LinkEthernet, false)
-	if err := w.WriteHeader(); err != nil {
-		t.Fatal(err)
-	}
 	c, s, s2 := [4]byte{10, 200, 1, 2}, [4]byte{10, 200, 2, 2}, [4]byte{10, 200, 2, 3}
-	frames := [][]byte{
+	return pcapOf(t,
 		tcpFrame(c, s, 40000, 80, 0x02, nil),
 		tcpFrame(s, c, 80, 40000, 0x12, nil),
 		tcpFrame(c, s, 40000, 80, 0x18, []byte("GET / HTTP/1.1\r\nHost: allowed.test\r\n\r\n")),
 		tcpFrame(c, s2, 40001, 443, 0x02, nil),
+	)
+}
+
+// pcapOf is an Ethernet pcap of frames, 1 ms apart.
+func pcapOf(t *testing.T, frames ...[]byte) []byte {
+	var buf bytes.Buffer
+	w := capture.NewPcapWriter(&buf, capture.LinkEthernet, false)
+	if err := w.WriteHeader(); err != nil {
+		t.Fatal(err)
 	}
 	for i, f := range frames {
 		if err := w.WritePacket(int64(1_700_000_000_000_000_000+i*1_000_000), f, len(f)); err != nil {

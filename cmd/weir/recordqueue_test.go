@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net/netip"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weirnet/weir/internal/capture"
 	"github.com/weirnet/weir/internal/classify"
 	"github.com/weirnet/weir/internal/dissect"
 	"github.com/weirnet/weir/internal/flow"
@@ -108,46 +106,16 @@ func TestInspect_writerGoroutineSameOutput(t *testing.T) {
 
 // manyFlows is a capture of n HTTP flows, each to its own host.
 func manyFlows(t *testing.T, n int) []byte {
-	var buf bytes.Buffer
-	w := capture.NewPcapWriter(&buf, capture.LinkEthernet, false)
-	if err := w.WriteHeader(); err != nil {
-		t.Fatal(err)
-	}
-	ts := int64(1_700_000_000_000_000_000)
+	var frames [][]byte
 	for i := range n {
 		c, s := [4]byte{10, 200, 1, byte(i)}, [4]byte{10, 200, 2, byte(i >> 8)}
 		port := uint16(40000 + i)
 		req := fmt.Sprintf("GET / HTTP/1.1\r\nHost: h%d.test\r\n\r\n", i)
-		for _, f := range [][]byte{
+		frames = append(frames,
 			tcpFrame(c, s, port, 80, 0x02, nil),
 			tcpFrame(s, c, 80, port, 0x12, nil),
 			tcpFrame(c, s, port, 80, 0x18, []byte(req)),
-			tcpFrame(s, c, 80, port, 0x18, []byte("HTTP/1.1 204 No Content\r\n\r\n")),
-		} {
-			ts += 1_000_000
-			if err := w.WritePacket(ts, f, len(f)); err != nil {
-				t.Fatal(err)
-			}
-		}
+			tcpFrame(s, c, 80, port, 0x18, []byte("HTTP/1.1 204 No Content\r\n\r\n")))
 	}
-	return buf.Bytes()
-}
-
-// Queueing a record allocates nothing once the batches exist.
-func TestRecordQueue_noAllocs(t *testing.T) {
-	q := newRecordQueue(func(*record.Record) {})
-	defer q.close()
-	res := classify.Result{Host: "h.example"}
-	rec := record.Record{C2SPackets: 1, Class: &res, End: flow.EndIdle}
-	for range 4 * recordBatchLen { // every batch has gone round once
-		q.add(&rec)
-	}
-	// Whole rounds of batches, so one allocation per batch would show.
-	if n := testing.AllocsPerRun(10, func() {
-		for range 4 * recordBatchLen {
-			q.add(&rec)
-		}
-	}); n != 0 {
-		t.Fatalf("%.0f allocations per %d records", n, 4*recordBatchLen)
-	}
+	return pcapOf(t, frames...)
 }

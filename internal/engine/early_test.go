@@ -70,17 +70,7 @@ func TestEngine_earlyAppSameResult(t *testing.T) {
 // udpFrame is an Ethernet/IPv4/UDP frame from 10.1.0.2:sport to
 // 10.2.0.1:40000 with payload.
 func udpFrame(sport uint16, payload []byte, ts int64) *capture.Packet {
-	b := make([]byte, 14+20+8+len(payload))
-	b[12], b[13] = 0x08, 0x00
-	ip := b[14:]
-	ip[0], ip[8], ip[9] = 0x45, 64, 17
-	ip[2], ip[3] = byte((20+8+len(payload))>>8), byte(20+8+len(payload))
-	copy(ip[12:], []byte{10, 1, 0, 2, 10, 2, 0, 1})
-	udp := ip[20:]
-	udp[0], udp[1], udp[2], udp[3] = byte(sport>>8), byte(sport), 0x9c, 0x40
-	udp[4], udp[5] = byte((8+len(payload))>>8), byte(8+len(payload))
-	copy(udp[8:], payload)
-	return &capture.Packet{Data: b, WireLen: len(b), TS: ts, LinkType: capture.LinkEthernet}
+	return frame{udp: true, src: [4]byte{10, 1, 0, 2}, dst: [4]byte{10, 2, 0, 1}, sport: sport, dport: 40000}.packet(payload, ts)
 }
 
 // After packet time jumps back (captures joined end to end, pcap seconds
@@ -133,27 +123,11 @@ func lastResultEngine(t *testing.T) (*engine.Engine, *classify.Result) {
 // tcpFrame is an Ethernet/IPv4/TCP frame between 10.1.0.2:40000 and
 // 10.2.0.1:80 (toServer picks the direction) with payload.
 func tcpFrame(toServer bool, flags byte, seq, ack uint32, payload []byte, ts int64) *capture.Packet {
-	b := make([]byte, 14+20+20+len(payload))
-	b[12], b[13] = 0x08, 0x00
-	ip := b[14:]
-	ip[0], ip[8], ip[9] = 0x45, 64, 6
-	ip[2], ip[3] = byte((40+len(payload))>>8), byte(40+len(payload))
-	client, server := []byte{10, 1, 0, 2}, []byte{10, 2, 0, 1}
-	cport, sport := []byte{0x9c, 0x40}, []byte{0, 80}
+	f := frame{src: [4]byte{10, 1, 0, 2}, dst: [4]byte{10, 2, 0, 1}, sport: 40000, dport: 80, flags: flags, seq: seq, ack: ack}
 	if !toServer {
-		client, server, cport, sport = server, client, sport, cport
+		f = f.reversed()
 	}
-	copy(ip[12:], client)
-	copy(ip[16:], server)
-	tcp := ip[20:]
-	copy(tcp[0:], cport)
-	copy(tcp[2:], sport)
-	binary.BigEndian.PutUint32(tcp[4:], seq)
-	binary.BigEndian.PutUint32(tcp[8:], ack)
-	tcp[12], tcp[13] = 5<<4, flags
-	tcp[14], tcp[15] = 0xff, 0xff
-	copy(tcp[20:], payload)
-	return &capture.Packet{Data: b, WireLen: len(b), TS: ts, LinkType: capture.LinkEthernet}
+	return f.packet(payload, ts)
 }
 
 // A handshake that takes longer than DissectTimeout (SYN retries on a lossy

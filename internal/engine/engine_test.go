@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"encoding/binary"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,26 +11,16 @@ import (
 	"github.com/weirnet/weir/internal/engine"
 )
 
-// synthFrames returns n Ethernet/IPv4/TCP frames spread over nflows flows.
+// synthFrames returns n Ethernet/IPv4/TCP ACK frames, each with 100 zero
+// bytes of payload, spread over nflows flows.
 func synthFrames(n, nflows int) []capture.Packet {
 	out := make([]capture.Packet, n)
+	payload := make([]byte, 100)
 	for i := range out {
 		fl := i % nflows
-		b := make([]byte, 14+20+20+100)
-		binary.BigEndian.PutUint16(b[12:], 0x0800)
-		ip := b[14:]
-		ip[0] = 0x45
-		binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
-		ip[8], ip[9] = 64, 6
-		copy(ip[12:16], []byte{10, 1, byte(fl >> 8), byte(fl)})
-		copy(ip[16:20], []byte{10, 2, 0, 1})
-		tcp := ip[20:]
-		binary.BigEndian.PutUint16(tcp[0:], uint16(20000+fl))
-		binary.BigEndian.PutUint16(tcp[2:], 443)
-		binary.BigEndian.PutUint32(tcp[4:], uint32(i))
-		tcp[12] = 5 << 4
-		tcp[13] = 0x10
-		out[i] = capture.Packet{Data: b, WireLen: len(b), TS: int64(i) * 1000, LinkType: capture.LinkEthernet}
+		f := frame{src: [4]byte{10, 1, byte(fl >> 8), byte(fl)}, dst: [4]byte{10, 2, 0, 1},
+			sport: uint16(20000 + fl), dport: 443, flags: 0x10, seq: uint32(i)}
+		out[i] = *f.packet(payload, int64(i)*1000)
 	}
 	return out
 }

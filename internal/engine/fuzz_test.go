@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"encoding/binary"
 	"slices"
 	"testing"
 	"time"
@@ -45,37 +44,11 @@ func fuzzFrames(data []byte) []*capture.Packet {
 // fuzzFrame is an Ethernet/IPv4 TCP or UDP frame between 10.9.0.2:cport and
 // 10.9.0.1:sport.
 func fuzzFrame(udp, fromServer bool, sport, cport uint16, flags byte, payload []byte, ts int64) *capture.Packet {
-	l4 := 20
-	if udp {
-		l4 = 8
-	}
-	b := make([]byte, 14+20+l4+len(payload))
-	b[12], b[13] = 0x08, 0x00
-	ip := b[14:]
-	ip[0], ip[8], ip[9] = 0x45, 64, 6
-	if udp {
-		ip[9] = 17
-	}
-	binary.BigEndian.PutUint16(ip[2:], uint16(20+l4+len(payload)))
-	src, dst := []byte{10, 9, 0, 2}, []byte{10, 9, 0, 1}
-	sp, dp := cport, sport
+	f := frame{udp: udp, src: [4]byte{10, 9, 0, 2}, dst: [4]byte{10, 9, 0, 1}, sport: cport, dport: sport, flags: flags, seq: uint32(ts)}
 	if fromServer {
-		src, dst, sp, dp = dst, src, dp, sp
+		f = f.reversed()
 	}
-	copy(ip[12:], src)
-	copy(ip[16:], dst)
-	h := ip[20:]
-	binary.BigEndian.PutUint16(h[0:], sp)
-	binary.BigEndian.PutUint16(h[2:], dp)
-	if udp {
-		binary.BigEndian.PutUint16(h[4:], uint16(8+len(payload)))
-	} else {
-		binary.BigEndian.PutUint32(h[4:], uint32(ts))
-		h[12], h[13] = 5<<4, flags
-		h[14], h[15] = 0xff, 0xff
-	}
-	copy(h[l4:], payload)
-	return &capture.Packet{Data: b, WireLen: len(b), TS: ts, LinkType: capture.LinkEthernet}
+	return f.packet(payload, ts)
 }
 
 // fuzzSeed encodes the demo capture's payload packets as fuzz records, flow
