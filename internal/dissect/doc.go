@@ -10,7 +10,9 @@
 // Ownership: [Packet].Payload aliases the capture buffer and is valid only for
 // the duration of Feed. A dissector that needs bytes later (TLS or QUIC
 // CRYPTO reassembly) copies them into its own bounded buffer. Strings stored
-// in Meta must not alias Payload (copy with string(b), once per flow).
+// in Meta must not alias Payload: a name or header value goes through
+// intern.Bytes, which copies it once and shares that copy with later flows
+// carrying the same bytes; anything else is copied with string(b).
 //
 // Allocation: Feed may allocate only when it records a result in Meta (once
 // per flow) or when it grows a reassembly buffer up to its documented bound;

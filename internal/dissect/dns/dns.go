@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/intern"
 )
 
 // MaxTCPBuffer bounds the bytes buffered per direction while a DNS-over-TCP
@@ -35,8 +36,13 @@ type stream struct {
 	dead  bool // a gap or an oversized message: stop reading this direction
 }
 
-// Reset returns d to its zero state and drops its buffers.
-func (d *Dissector) Reset() { *d = Dissector{} }
+// Reset returns d to its zero state, keeping its TCP buffers' capacity
+// (at most MaxTCPBuffer each) for the next flow.
+func (d *Dissector) Reset() {
+	b0, b1 := d.tcp[0].buf[:0], d.tcp[1].buf[:0]
+	*d = Dissector{}
+	d.tcp[0].buf, d.tcp[1].buf = b0, b1
+}
 
 func (d *Dissector) status() dissect.Status {
 	switch d.state {
@@ -124,7 +130,7 @@ func (d *Dissector) body(p *dissect.Packet, msg []byte, h header, pr dissect.Pro
 				return dissect.NotMine
 			}
 		}
-		host := string(nb[:q.nameLen])
+		host := intern.Bytes(nb[:q.nameLen])
 		m.Proto, m.Host = pr, host
 		switch {
 		case h.qd == 0:

@@ -421,3 +421,32 @@ func FuzzFeed(f *testing.F) {
 		}
 	})
 }
+
+// TestRepeatFlowAllocs: a query and response for names seen before cost
+// one allocation, the array of answers the flow's record keeps; over TCP
+// the pooled dissector keeps its reassembly buffers too.
+func TestRepeatFlowAllocs(t *testing.T) {
+	q := query("Repeat.Example.COM", mdns.TypeA)
+	qb, resp := pack(t, q), pack(t, reply(t, q,
+		"repeat.example.com. 60 IN CNAME edge.example.net.",
+		"edge.example.net. 30 IN A 192.0.2.7"))
+	if n := dissecttest.RepeatAllocs(&Dissector{}, []dissect.Packet{udp(dissect.ToServer, 53, qb)}); n != 0 {
+		t.Errorf("repeated query: %v allocations, want 0", n)
+	}
+	if n := dissecttest.RepeatAllocs(&Dissector{}, []dissect.Packet{udp(dissect.ToServer, 53, qb), udp(dissect.ToClient, 53, resp)}); n != 1 {
+		t.Errorf("repeated query and response: %v allocations, want 1", n)
+	}
+	// Each message framed and split after one byte of its length prefix:
+	// both directions buffer.
+	split := func(dir dissect.Dir, seq uint32, msg []byte) []dissect.Packet {
+		b := append([]byte{byte(len(msg) >> 8), byte(len(msg))}, msg...)
+		return []dissect.Packet{
+			{Dir: dir, L4: 6, ServerPort: 53, Seq: seq, Payload: b[:1]},
+			{Dir: dir, L4: 6, ServerPort: 53, Seq: seq + 1, Payload: b[1:]},
+		}
+	}
+	tcp := append(split(dissect.ToServer, 100, qb), split(dissect.ToClient, 900, resp)...)
+	if n := dissecttest.RepeatAllocs(&Dissector{}, tcp); n != 1 {
+		t.Errorf("repeated TCP query and response: %v allocations, want 1", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/intern"
 )
 
 const (
@@ -297,7 +298,7 @@ func internName(name []byte, info *dissect.DNSInfo) string {
 			return prev.Name
 		}
 	}
-	return string(name)
+	return intern.Bytes(name)
 }
 
 func keptType(t uint16) bool { return t == 1 || t == 28 || t == 5 || t == 64 || t == 65 }
@@ -362,7 +363,7 @@ func targetString(nb *[maxText]byte, n int) string {
 	if n == 0 {
 		return "."
 	}
-	return string(nb[:n])
+	return intern.Bytes(nb[:n])
 }
 
 // options records the options of an OPT RDATA.
@@ -429,7 +430,7 @@ func Parse(msg []byte, info *dissect.DNSInfo) (host string, err error) {
 	if err != nil {
 		return "", err
 	}
-	host = string(nb[:q.nameLen])
+	host = intern.Bytes(nb[:q.nameLen])
 	if info.QType == 0 {
 		info.QName, info.QType, info.QClass = host, q.qtype, q.qclass
 	}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/intern"
 )
 
 // MaxHead bounds the bytes buffered per direction while a request or
@@ -328,7 +329,7 @@ func (d *Dissector) startLine(s *stream, line []byte, m *dissect.Meta) bool {
 		}
 	}
 	m.Proto, m.Why = proto, why
-	m.HTTP.Method = string(method)
+	m.HTTP.Method = intern.Bytes(method)
 	m.HTTP.Path = clip(target)
 	if host != nil {
 		m.Host = cleanHost(host)
@@ -355,7 +356,7 @@ func clip(b []byte) string {
 	if len(b) > maxField {
 		b = b[:maxField]
 	}
-	return string(b)
+	return intern.Bytes(b)
 }
 
 // headers records the fields we keep from a head's header lines.
@@ -424,7 +425,8 @@ func cleanHost(b []byte) string {
 	if len(b) > 255 {
 		b = b[:255]
 	}
-	out := make([]byte, 0, len(b))
+	var buf [4 * 255]byte // every byte escaped at worst
+	out := buf[:0]
 	for _, c := range b {
 		switch {
 		case c >= 'A' && c <= 'Z':
@@ -435,5 +437,5 @@ func cleanHost(b []byte) string {
 			out = append(out, '\\', '0'+c/100, '0'+c/10%10, '0'+c%10)
 		}
 	}
-	return string(out)
+	return intern.Bytes(out)
 }

@@ -243,3 +243,22 @@ func FuzzFeed(f *testing.F) {
 		}
 	})
 }
+
+// TestRepeatFlowNoAllocs: a request and response whose host, path and
+// header values were seen before cost no allocation (they are interned).
+func TestRepeatFlowNoAllocs(t *testing.T) {
+	handler := func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write([]byte("ok"))
+	}
+	req, resp := roundTrip(t, handler, func(url string) *nethttp.Request {
+		r, _ := nethttp.NewRequest("GET", url+"/index.html", nil)
+		r.Host = "Repeat.Example.ORG"
+		r.Header.Set("User-Agent", "weir/1.0 (repeat)")
+		return r
+	})
+	pkts := append(segments(dissect.ToServer, 1000, req, 1460), segments(dissect.ToClient, 5000, resp, 1460)...)
+	if n := dissecttest.RepeatAllocs(&Dissector{}, pkts); n != 0 {
+		t.Errorf("repeated flow: %v allocations, want 0", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/intern"
 )
 
 func hasPort(p *dissect.Packet, port uint16) bool {
@@ -44,9 +45,9 @@ func (d *SSDP) Feed(p *dissect.Packet, m *dissect.Meta) dissect.Status {
 		return dissect.NotMine
 	}
 	m.Proto, m.Why = dissect.SSDP, why
-	m.HTTP.Method = string(b[:bytes.IndexByte(b, ' ')])
+	m.HTTP.Method = intern.Bytes(b[:bytes.IndexByte(b, ' ')])
 	if h := headerValue(b, "host"); printable(h) {
-		m.HTTP.HostHeader = string(h)
+		m.HTTP.HostHeader = intern.Bytes(h)
 	}
 	return dissect.Done
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/intern"
 	"github.com/weirnet/weir/internal/dissect/tls"
 )
 
@@ -67,10 +68,10 @@ func (d *Dissector) Feed(p *dissect.Packet, m *dissect.Meta) dissect.Status {
 		d.upgraded = true
 		d.identified = true
 		if m.Host == "" && d.hostLen > 0 {
-			m.Host = string(d.host[:d.hostLen])
+			m.Host = intern.Bytes(d.host[:d.hostLen])
 		}
 		m.Proto = d.secure()
-		m.Why = d.name() + " STARTTLS"
+		m.Why = intern.Concat(d.name(), " STARTTLS")
 		return d.feedTLS(p, m)
 	}
 	line := firstLine(b)
@@ -92,13 +93,15 @@ func (d *Dissector) Feed(p *dissect.Packet, m *dissect.Meta) dissect.Status {
 		d.identified = true
 		m.Proto = d.plain()
 		if d.hostLen > 0 {
-			m.Host = string(d.host[:d.hostLen])
+			m.Host = intern.Bytes(d.host[:d.hostLen])
 		}
-		m.Why = d.name() + " greeting and command"
-		if !d.command {
-			m.Why = d.name() + " greeting"
-		} else if !d.greeting {
-			m.Why = d.name() + " command"
+		switch {
+		case !d.command:
+			m.Why = intern.Concat(d.name(), " greeting")
+		case !d.greeting:
+			m.Why = intern.Concat(d.name(), " command")
+		default:
+			m.Why = intern.Concat(d.name(), " greeting and command")
 		}
 	}
 	if !d.identified && d.pkts >= 6 {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/intern"
 )
 
 // Google QUIC before Q046 uses a "public header": a flags byte, an 8-byte
@@ -124,7 +125,7 @@ func parseCHLO(msg []byte, m *dissect.Meta) chloStatus {
 			}
 		case "UAID":
 			if printable(val) && len(val) > 0 {
-				m.HTTP.UserAgent = string(val)
+				m.HTTP.UserAgent = intern.Bytes(val)
 			}
 		}
 	}
@@ -140,14 +141,7 @@ func hostString(b []byte) (string, bool) {
 	if len(b) == 0 || len(b) > 253 || !printable(b) {
 		return "", false
 	}
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		out[i] = c
-	}
-	return string(out), true
+	return intern.LowerASCII(b), true
 }
 
 func printable(b []byte) bool {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/intern"
 	"github.com/weirnet/weir/internal/dissect/tls"
 )
 
@@ -277,8 +278,9 @@ func (d *Dissector) feedQ046(p *dissect.Packet, b []byte, m *dissect.Meta) disse
 // googleCHLO identifies a Google QUIC client packet and reads its CHLO.
 func (d *Dissector) googleCHLO(b []byte, off int, ver uint32, m *dissect.Meta) dissect.Status {
 	if !d.ident {
-		v := version{google: true, name: string([]byte{byte(ver >> 24), byte(ver >> 16), byte(ver >> 8), byte(ver)})}
-		d.identify(m, ver, v, "Google QUIC "+v.name+" header")
+		tag := [4]byte{byte(ver >> 24), byte(ver >> 16), byte(ver >> 8), byte(ver)}
+		v := version{google: true, name: intern.Bytes(tag[:])}
+		d.identify(m, ver, v, intern.Concat("Google QUIC ", v.name, " header"))
 	}
 	i := findCHLO(b, off)
 	if i < 0 || parseCHLO(b[i:], m) == chloBad {
@@ -286,9 +288,9 @@ func (d *Dissector) googleCHLO(b []byte, off int, ver uint32, m *dissect.Meta) d
 	}
 	d.done = true
 	if m.Host != "" {
-		m.Why = "Google QUIC " + d.ver.name + " CHLO, SNI"
+		m.Why = intern.Concat("Google QUIC ", d.ver.name, " CHLO, SNI")
 	} else {
-		m.Why = "Google QUIC " + d.ver.name + " CHLO"
+		m.Why = intern.Concat("Google QUIC ", d.ver.name, " CHLO")
 	}
 	return dissect.Done
 }

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
-	"strings"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/intern"
 )
 
 const (
@@ -340,7 +340,7 @@ func (d *Dissector) message(dir dissect.Dir, b []byte, msg Message, m *dissect.M
 	if d.found && m.Host == "" && validRealm(msg.Realm) {
 		// A TURN realm is the relay operator's domain: the server name
 		// this flow talks to.
-		m.Host = strings.ToLower(string(msg.Realm))
+		m.Host = intern.Lower(msg.Realm)
 	}
 	if d.found && msg.App != "" && m.AppHint == "" {
 		m.AppHint = msg.App

@@ -5,6 +5,7 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/intern"
 )
 
 // ParseCertificate parses a TLS <= 1.2 Certificate handshake message (4-byte
@@ -109,7 +110,7 @@ func commonName(name cryptobyte.String) (cn string, ok bool) {
 			if string(oid) == string(oidCommonName) {
 				switch tag {
 				case cbasn1.UTF8String, cbasn1.PrintableString, cbasn1.IA5String, cbasn1.T61String:
-					cn = string(val)
+					cn = intern.Bytes(val)
 				}
 			}
 		}

@@ -2,9 +2,9 @@ package tls
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/weirnet/weir/internal/dissect"
+	"github.com/weirnet/weir/internal/dissect/intern"
 )
 
 // Handshake message types (RFC 8446 §4, RFC 5246 §7.4).
@@ -207,7 +207,7 @@ func normalizeHost(b []byte) string {
 	if len(b) > 0 && b[len(b)-1] == '.' {
 		b = b[:len(b)-1]
 	}
-	return strings.ToLower(string(b))
+	return intern.Lower(b)
 }
 
 func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
@@ -258,7 +258,7 @@ func ParseServerHello(hs []byte, m *dissect.Meta) error {
 	m.TLS.Version = version
 	m.TLS.Cipher = cipher
 	if len(alpn) > 0 {
-		m.TLS.ServerALPN = string(alpn)
+		m.TLS.ServerALPN = intern.Bytes(alpn)
 	}
 	return nil
 }

@@ -328,3 +328,16 @@ func TestResetAfterHole(t *testing.T) {
 		t.Fatalf("after Reset: status %v host %q cert %q", st, m.Host, m.TLS.CertSubject)
 	}
 }
+
+// TestRepeatFlowAllocs: a TLS 1.2 handshake to a server seen before costs
+// two allocations, the two per-flow copies its record keeps (the
+// ClientHello's lists for JA3/JA4, the certificate's SAN list); the names
+// (SNI, ALPN, certificate subject and issuer) are interned.
+func TestRepeatFlowAllocs(t *testing.T) {
+	cli, srv := goHandshake(t, 0x0303)
+	ch := cli[:5+(int(cli[3])<<8|int(cli[4]))]
+	pkts := append(segments(0, 1000, ch), segments(1, 5000, srv)...)
+	if n := dissecttest.RepeatAllocs(&Dissector{}, pkts); n != 2 {
+		t.Errorf("repeated TLS 1.2 handshake: %v allocations, want 2", n)
+	}
+}
