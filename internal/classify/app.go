@@ -20,9 +20,12 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 	server := f.Key.Addr(!f.ClientIsLo)
 	// This runs again when dissection ends if it ran early (EarlyApp): an
 	// app found then stands, with its evidence and the name DNS gave.
-	r.Host = m.Host
-	if r.Host == "" && r.appBy == appByDNS {
-		r.Host = r.learned
+	r.Host, r.HostConf = m.Host, ConfDPI
+	switch {
+	case r.Host == "" && r.learned != "":
+		r.Host, r.HostConf = r.learned, ConfDNSCache
+	case r.Host == "":
+		r.HostConf = ConfUnknown
 	}
 	switch {
 	case m.AppHint != "" && c.byID(r, m.AppHint):
@@ -46,7 +49,7 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 	{
 		if name, ok := c.dns.Lookup(server, f.Last()); ok {
 			if r.Host == "" {
-				r.Host = name
+				r.Host, r.HostConf, r.learned = name, ConfDNSCache, name
 			}
 			if c.byHost(r, name) {
 				r.AppConf = ConfDNSCache

@@ -45,8 +45,11 @@ type Result struct {
 	App      string
 	Category string
 	AppConf  Confidence
-	// Host is Meta.Host, or the name learned from DNS for the server address.
-	Host string
+	// Host is Meta.Host, or the name learned from DNS for the server address;
+	// HostConf says which: dpi (the flow carried it), dns-cache (a DNS
+	// answer seen earlier named the server address), unknown (no host).
+	Host     string
+	HostConf Confidence
 	// Final: classification is complete (dissection finished).
 	Final bool
 
@@ -54,7 +57,7 @@ type Result struct {
 	// sentence is put together only when it is read: building it for every
 	// flow was a tenth of classification's cost.
 	appBy     appEvidence
-	learned   string // the DNS-learned name, for appByDNS
+	learned   string // the name DNS gave for the server address, when used
 	doh       bool   // TLS/QUIC renamed DoH
 	portGuess portGuessed
 }
@@ -90,6 +93,12 @@ func (r *Result) Why() string {
 func (r *Result) AppendWhy(b []byte) []byte {
 	start := len(b)
 	b = append(b, r.Meta.Why...)
+	if r.HostConf == ConfDNSCache && r.appBy != appByDNS {
+		// The host, not the app, came from DNS: say so.
+		b = append(sep(b, start), "server address answered for "...)
+		b = append(b, r.learned...)
+		b = append(b, " in DNS"...)
+	}
 	switch r.appBy {
 	case appByHost:
 		b = append(sep(b, start), "host "...)

@@ -20,6 +20,9 @@
 //     reported as DPI.
 //   - unknown.
 //
+// The host has a confidence too (Result.HostConf): dpi when the flow
+// carried the name, dns-cache when a DNS answer named the server address.
+//
 // The application is decided when dissection ends; with Config.EarlyApp
 // (inline enforcement) also as soon as a dissector identifies the flow, so
 // policy can act on its first packets. Result.Why is put together when it

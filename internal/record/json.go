@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/weirnet/weir/internal/classify"
 	"github.com/weirnet/weir/internal/dissect"
 )
 
@@ -41,6 +42,9 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		b = appendStr(b, "app", c.App)
 		b = appendStr(b, "category", c.Category)
 		b = appendStr(b, "host", c.Host)
+		if c.Host != "" && c.HostConf == classify.ConfDNSCache {
+			b = appendStr(b, "host_confidence", c.HostConf.String())
+		}
 		b = appendStr(b, "confidence", c.Confidence.String())
 		if c.App != "" {
 			b = appendStr(b, "app_confidence", c.AppConf.String())

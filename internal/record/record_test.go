@@ -166,6 +166,30 @@ func TestAppendText(t *testing.T) {
 	if line = string(r.AppendText(nil)); !strings.Contains(line, " dpi; app ip-match]") {
 		t.Errorf("text line %q lacks the app's confidence", line)
 	}
+	if strings.Contains(line, "; host") {
+		t.Errorf("text line %q marks a host the flow carried", line)
+	}
+	r.Class.HostConf = classify.ConfDNSCache
+	if line = string(r.AppendText(nil)); !strings.Contains(line, " dpi; host dns-cache; app ip-match]") {
+		t.Errorf("text line %q does not mark the host learned from DNS", line)
+	}
+}
+
+// JSON names a host learned from DNS as such, and only that host.
+func TestAppendJSONHostConfidence(t *testing.T) {
+	r := sample()
+	r.Class.HostConf = classify.ConfDPI
+	if b := r.AppendJSON(nil); strings.Contains(string(b), "host_confidence") {
+		t.Errorf("host the flow carried got a host_confidence: %s", b)
+	}
+	r.Class.HostConf = classify.ConfDNSCache
+	var m map[string]any
+	if err := json.Unmarshal(r.AppendJSON(nil), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["host_confidence"] != "dns-cache" {
+		t.Errorf("host_confidence = %v, want dns-cache", m["host_confidence"])
+	}
 }
 
 // The reason may carry names from the wire: the text line keeps printable

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/weirnet/weir/internal/classify"
 )
 
 // AppendText appends r as one human-readable line (no newline), shaped like
@@ -44,6 +46,10 @@ func (r *Record) AppendText(b []byte) []byte {
 		}
 		b = append(b, ' ')
 		b = append(b, c.Confidence.String()...)
+		if c.Host != "" && c.HostConf == classify.ConfDNSCache {
+			b = append(b, "; host "...)
+			b = append(b, c.HostConf.String()...)
+		}
 		if c.App != "" && c.AppConf != c.Confidence {
 			b = append(b, "; app "...)
 			b = append(b, c.AppConf.String()...)
