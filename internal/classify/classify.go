@@ -3,6 +3,7 @@ package classify
 import (
 	"math/bits"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/weirnet/weir/internal/classify/dnscache"
@@ -60,6 +61,19 @@ type Result struct {
 	learned   string // the name DNS gave for the server address, when used
 	doh       bool   // TLS/QUIC renamed DoH
 	portGuess portGuessed
+	// For a flow no dissector named: the payload packets inspected, and
+	// whether a dissector was still undecided when inspection stopped.
+	inspected uint16
+	undecided bool
+}
+
+// appendPackets appends "1 payload packet" or "N payload packets".
+func appendPackets(b []byte, n uint16) []byte {
+	b = strconv.AppendUint(b, uint64(n), 10)
+	if n == 1 {
+		return append(b, " payload packet"...)
+	}
+	return append(b, " payload packets"...)
 }
 
 // portGuessed says which end's port a port guess came from.
@@ -93,6 +107,19 @@ func (r *Result) Why() string {
 func (r *Result) AppendWhy(b []byte) []byte {
 	start := len(b)
 	b = append(b, r.Meta.Why...)
+	if len(r.Meta.Why) == 0 && r.Confidence != ConfDPI {
+		// Unknown or port-guessed: say how much was looked at.
+		switch {
+		case r.inspected == 0:
+			b = append(b, "no payload"...)
+		case r.undecided:
+			b = append(b, "undecided after "...)
+			b = appendPackets(b, r.inspected)
+		default:
+			b = append(b, "no dissector matched "...)
+			b = appendPackets(b, r.inspected)
+		}
+	}
 	if r.HostConf == ConfDNSCache && r.appBy != appByDNS {
 		// The host, not the app, came from DNS: say so.
 		b = append(sep(b, start), "server address answered for "...)
@@ -471,6 +498,7 @@ func (c *Classifier) finish(s *state, f *flow.Flow) {
 		return
 	}
 	s.res.Final = true
+	s.res.inspected, s.res.undecided = s.npay, s.winner < 0 && s.cand != 0
 	c.decideApp(s, f)
 }
 

@@ -165,8 +165,8 @@ func TestEngine_portGuessMidStream(t *testing.T) {
 	eng.Packet(tcpFrame(true, 0x12, 9, 2, nil, t0+sec))
 	eng.Flush()
 	want := []string{
-		"DNS port-guess port guess from the first sender's port (no SYN seen)",
-		"Unknown unknown ",
+		"DNS port-guess undecided after 1 payload packet; port guess from the first sender's port (no SYN seen)",
+		"Unknown unknown no payload",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
