@@ -87,7 +87,7 @@ type TLSInfo struct {
 	Version       uint16 // negotiated (ServerHello), 0 if unseen
 	ServerALPN    string // ALPN chosen by the server, if visible
 	Cipher        uint16 // cipher chosen by the server, 0 if unseen
-	ECH           bool   // encrypted_client_hello extension present (Host is then the outer SNI)
+	ECH           bool   // encrypted_client_hello extension present: Host is the outer SNI if ECH is real, the real name if it is GREASE (the two look alike)
 	CertSubject   string // server certificate subject CN, where visible (TLS <= 1.2)
 	CertIssuer    string
 

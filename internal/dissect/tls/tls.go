@@ -520,7 +520,7 @@ func (d *Dissector) message(p *dissect.Packet, m *dissect.Meta, msg []byte) {
 		why := "TLS ClientHello"
 		switch {
 		case ch.ech && len(ch.sni) > 0:
-			why = "TLS ClientHello outer SNI (ECH)"
+			why = "TLS ClientHello SNI, ECH extension (the SNI is the outer name unless the ECH is GREASE)"
 		case len(ch.sni) > 0:
 			why = "TLS ClientHello SNI"
 		}
