@@ -20,12 +20,9 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 	server := f.Key.Addr(!f.ClientIsLo)
 	// This runs again when dissection ends if it ran early (EarlyApp): an
 	// app found then stands, with its evidence and the name DNS gave.
-	r.Host, r.HostConf = m.Host, ConfDPI
-	switch {
-	case r.Host == "" && r.learned != "":
-		r.Host, r.HostConf = r.learned, ConfDNSCache
-	case r.Host == "":
-		r.HostConf = ConfUnknown
+	r.Host = m.Host
+	if r.Host == "" {
+		r.Host = r.learned
 	}
 	switch {
 	case m.AppHint != "" && c.byID(r, m.AppHint):
@@ -49,7 +46,7 @@ func (c *Classifier) decideApp(s *state, f *flow.Flow) {
 	{
 		if name, ok := c.dns.Lookup(server, f.Last()); ok {
 			if r.Host == "" {
-				r.Host, r.HostConf, r.learned = name, ConfDNSCache, name
+				r.Host, r.learned = name, name
 			}
 			if c.byHost(r, name) {
 				r.AppConf = ConfDNSCache

@@ -46,11 +46,9 @@ type Result struct {
 	App      string
 	Category string
 	AppConf  Confidence
-	// Host is Meta.Host, or the name learned from DNS for the server address;
-	// HostConf says which: dpi (the flow carried it), dns-cache (a DNS
-	// answer seen earlier named the server address), unknown (no host).
-	Host     string
-	HostConf Confidence
+	// Host is Meta.Host, or the name learned from DNS for the server
+	// address (HostConf says which).
+	Host string
 	// Final: classification is complete (dissection finished).
 	Final bool
 
@@ -65,6 +63,18 @@ type Result struct {
 	// whether a dissector was still undecided when inspection stopped.
 	inspected uint16
 	undecided bool
+}
+
+// HostConf is how Host was found: dpi (the flow carried it), dns-cache (a
+// DNS answer seen earlier named the server address), unknown (no host).
+func (r *Result) HostConf() Confidence {
+	switch {
+	case r.Meta.Host != "":
+		return ConfDPI
+	case r.Host != "":
+		return ConfDNSCache
+	}
+	return ConfUnknown
 }
 
 // appendPackets appends "1 payload packet" or "N payload packets".
@@ -120,7 +130,7 @@ func (r *Result) AppendWhy(b []byte) []byte {
 			b = appendPackets(b, r.inspected)
 		}
 	}
-	if r.HostConf == ConfDNSCache && r.appBy != appByDNS {
+	if r.appBy != appByDNS && r.HostConf() == ConfDNSCache {
 		// The host, not the app, came from DNS: say so.
 		b = append(sep(b, start), "server address answered for "...)
 		b = append(b, r.learned...)

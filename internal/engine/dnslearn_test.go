@@ -76,8 +76,8 @@ func TestEngine_dnsLearnedHost(t *testing.T) {
 		if r == nil {
 			t.Fatalf("no flow to %v", a)
 		}
-		if r.Host != host || r.HostConf != hostConf || r.App != app || (app != "" && r.AppConf != appConf) {
-			t.Errorf("%v: host %q (%v), app %q (%v); want host %q (%v), app %q (%v)", a, r.Host, r.HostConf, r.App, r.AppConf, host, hostConf, app, appConf)
+		if r.Host != host || r.HostConf() != hostConf || r.App != app || (app != "" && r.AppConf != appConf) {
+			t.Errorf("%v: host %q (%v), app %q (%v); want host %q (%v), app %q (%v)", a, r.Host, r.HostConf(), r.App, r.AppConf, host, hostConf, app, appConf)
 		}
 		if w := r.Why(); !strings.Contains(w, why) {
 			t.Errorf("%v: why %q, want it to contain %q", a, w, why)

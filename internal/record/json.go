@@ -42,8 +42,8 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		b = appendStr(b, "app", c.App)
 		b = appendStr(b, "category", c.Category)
 		b = appendStr(b, "host", c.Host)
-		if c.Host != "" && c.HostConf == classify.ConfDNSCache {
-			b = appendStr(b, "host_confidence", c.HostConf.String())
+		if c.HostConf() == classify.ConfDNSCache {
+			b = appendStr(b, "host_confidence", c.HostConf().String())
 		}
 		b = appendStr(b, "confidence", c.Confidence.String())
 		if c.App != "" {

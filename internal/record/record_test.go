@@ -23,7 +23,7 @@ func sample() *record.Record {
 		C2SPackets: 3, C2SBytes: 300, S2CPackets: 2, S2CBytes: 2000,
 		Class: &classify.Result{App: "facebook", Category: "social", Host: "evil\"\n\u2028\xff.example", Confidence: classify.ConfDPI, AppConf: classify.ConfDPI},
 	}
-	r.Class.Meta.Proto = dissect.TLS
+	r.Class.Meta.Proto, r.Class.Meta.Host = dissect.TLS, r.Class.Host
 	r.Class.Meta.TLS.SetClientHello('t', 0x0303, true, &dissect.HelloLists{
 		Ciphers: []byte{0x13, 0x01}, ExtTypes: []byte{0, 0, 0, 0x10}, ALPN: []byte("\x02h2\x08http/1.1"),
 	})
@@ -169,7 +169,7 @@ func TestAppendText(t *testing.T) {
 	if strings.Contains(line, "; host") {
 		t.Errorf("text line %q marks a host the flow carried", line)
 	}
-	r.Class.HostConf = classify.ConfDNSCache
+	r.Class.Meta.Host = "" // the flow carried no name: Host came from DNS
 	if line = string(r.AppendText(nil)); !strings.Contains(line, " dpi; host dns-cache; app ip-match]") {
 		t.Errorf("text line %q does not mark the host learned from DNS", line)
 	}
@@ -178,11 +178,10 @@ func TestAppendText(t *testing.T) {
 // JSON names a host learned from DNS as such, and only that host.
 func TestAppendJSONHostConfidence(t *testing.T) {
 	r := sample()
-	r.Class.HostConf = classify.ConfDPI
 	if b := r.AppendJSON(nil); strings.Contains(string(b), "host_confidence") {
 		t.Errorf("host the flow carried got a host_confidence: %s", b)
 	}
-	r.Class.HostConf = classify.ConfDNSCache
+	r.Class.Meta.Host = "" // the flow carried no name: Host came from DNS
 	var m map[string]any
 	if err := json.Unmarshal(r.AppendJSON(nil), &m); err != nil {
 		t.Fatal(err)

@@ -46,9 +46,9 @@ func (r *Record) AppendText(b []byte) []byte {
 		}
 		b = append(b, ' ')
 		b = append(b, c.Confidence.String()...)
-		if c.Host != "" && c.HostConf == classify.ConfDNSCache {
+		if c.HostConf() == classify.ConfDNSCache {
 			b = append(b, "; host "...)
-			b = append(b, c.HostConf.String()...)
+			b = append(b, c.HostConf().String()...)
 		}
 		if c.App != "" && c.AppConf != c.Confidence {
 			b = append(b, "; app "...)

@@ -258,7 +258,7 @@ func recordInfo(msg []byte, off int, h header, info *dissect.DNSInfo, nb *[maxTe
 		switch {
 		case i < int(h.an) && h.response():
 			if len(info.Answers) < maxAnswers && keptType(typ) {
-				owner := internName(nb[:n], info) // before answer() reuses nb
+				owner := intern.Bytes(nb[:n]) // before answer() reuses nb
 				if a, ok := answer(msg, rd, end, typ, nb); ok {
 					a.Name, a.Type, a.TTL = owner, typ, ttl
 					if info.Answers == nil {
@@ -282,23 +282,6 @@ func recordInfo(msg []byte, off int, h header, info *dissect.DNSInfo, nb *[maxTe
 		}
 	}
 	return nil
-}
-
-// internName returns name as a string, reusing the query name or the
-// previous answer's owner or target when it is one of those (the common
-// case: the answer to the question, a CNAME chain) instead of allocating.
-func internName(name []byte, info *dissect.DNSInfo) string {
-	if string(name) == info.QName {
-		return info.QName
-	}
-	if k := len(info.Answers); k > 0 {
-		if prev := &info.Answers[k-1]; string(name) == prev.Target {
-			return prev.Target
-		} else if string(name) == prev.Name {
-			return prev.Name
-		}
-	}
-	return intern.Bytes(name)
 }
 
 func keptType(t uint16) bool { return t == 1 || t == 28 || t == 5 || t == 64 || t == 65 }
